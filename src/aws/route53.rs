@@ -1,0 +1,192 @@
+//! Amazon Route 53: find public hosted zones, read and write the DKIM CNAMEs.
+
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+
+use super::error::AwsError;
+use crate::core::domain::DomainName;
+use crate::core::records::{normalise_dns_name, CnameRecord};
+use crate::core::zone::{HostedZone, HostedZoneId};
+
+#[derive(Debug, Clone)]
+pub struct Route53 {
+    client: aws_sdk_route53::Client,
+}
+
+impl Route53 {
+    pub fn new(client: aws_sdk_route53::Client) -> Self {
+        Self { client }
+    }
+
+    /// `GetHostedZone`; `None` when no such zone exists.
+    pub async fn hosted_zone(&self, id: &HostedZoneId) -> Result<Option<HostedZone>, AwsError> {
+        const OP: &str = "route53:GetHostedZone";
+        match self.client.get_hosted_zone().id(id.as_str()).send().await {
+            Ok(output) => output
+                .hosted_zone()
+                .map(to_hosted_zone)
+                .transpose()
+                .map_err(|e| AwsError::unexpected(OP, e)),
+            Err(e) => {
+                let err = AwsError::from_sdk(OP, e);
+                if err.is_code("NoSuchHostedZone") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// `ListHostedZonesByName` from `name` on, keeping the zones named exactly `name`.
+    /// Real Route 53 lists the following names too; the emulator only exact matches.
+    pub async fn zones_named(&self, name: &DomainName) -> Result<Vec<HostedZone>, AwsError> {
+        const OP: &str = "route53:ListHostedZonesByName";
+        let wanted = name.as_str();
+        let mut zones = Vec::new();
+        let mut start: (String, Option<String>) = (wanted.to_owned(), None);
+        loop {
+            let output = self
+                .client
+                .list_hosted_zones_by_name()
+                .dns_name(&start.0)
+                .set_hosted_zone_id(start.1.clone())
+                .max_items(100)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            for zone in output.hosted_zones() {
+                if normalise_dns_name(zone.name()) == wanted {
+                    zones.push(to_hosted_zone(zone).map_err(|e| AwsError::unexpected(OP, e))?);
+                }
+            }
+            // Zones come sorted by name: more twins can follow only on the next page.
+            match (output.is_truncated(), output.next_dns_name()) {
+                (true, Some(next)) if normalise_dns_name(next) == wanted => {
+                    start = (
+                        next.to_owned(),
+                        output.next_hosted_zone_id().map(str::to_owned),
+                    );
+                }
+                _ => return Ok(zones),
+            }
+        }
+    }
+
+    /// Every CNAME under `_domainkey.<domain>`, in one listing: Route 53 sorts names
+    /// with their labels reversed, so that subtree is one contiguous run.
+    pub async fn dkim_cnames(
+        &self,
+        zone: &HostedZoneId,
+        domain: &DomainName,
+    ) -> Result<Vec<CnameRecord>, AwsError> {
+        const OP: &str = "route53:ListResourceRecordSets";
+        let subtree = format!("._domainkey.{domain}");
+        let in_subtree = |name: &str| normalise_dns_name(name).ends_with(&subtree);
+        let mut records = Vec::new();
+        let mut start = (format!("_domainkey.{domain}"), None::<RrType>);
+        loop {
+            let output = self
+                .client
+                .list_resource_record_sets()
+                .hosted_zone_id(zone.as_str())
+                .start_record_name(&start.0)
+                .set_start_record_type(start.1.clone())
+                .max_items(100)
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            for set in output.resource_record_sets() {
+                if set.r#type() == &RrType::Cname && in_subtree(set.name()) {
+                    records.push(CnameRecord {
+                        name: normalise_dns_name(set.name()),
+                        value: set
+                            .resource_records()
+                            .first()
+                            .map(|r| normalise_dns_name(r.value()))
+                            .unwrap_or_default(),
+                        ttl: set.ttl().unwrap_or_default(),
+                    });
+                }
+            }
+            match (output.is_truncated(), output.next_record_name()) {
+                (true, Some(next)) if in_subtree(next) => {
+                    start = (next.to_owned(), output.next_record_type().cloned());
+                }
+                _ => return Ok(records),
+            }
+        }
+    }
+
+    /// One atomic batch: every change applies or none does.
+    pub async fn change(
+        &self,
+        zone: &HostedZoneId,
+        changes: &[(RecordChange, &CnameRecord)],
+        comment: &str,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "route53:ChangeResourceRecordSets";
+        let built = changes
+            .iter()
+            .map(|(action, record)| to_change(*action, record))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError {
+                operation: OP,
+                code: "InvalidInput".into(),
+                message: e.to_string(),
+                transient: false,
+            })?;
+        let batch = ChangeBatch::builder()
+            .comment(comment)
+            .set_changes(Some(built))
+            .build()
+            .map_err(|e| AwsError {
+                operation: OP,
+                code: "InvalidInput".into(),
+                message: e.to_string(),
+                transient: false,
+            })?;
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone.as_str())
+            .change_batch(batch)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordChange {
+    Upsert,
+    Delete,
+}
+
+fn to_change(
+    action: RecordChange,
+    record: &CnameRecord,
+) -> Result<Change, aws_sdk_route53::error::BuildError> {
+    let set = ResourceRecordSet::builder()
+        .name(&record.name)
+        .r#type(RrType::Cname)
+        .ttl(record.ttl)
+        .resource_records(ResourceRecord::builder().value(&record.value).build()?)
+        .build()?;
+    Change::builder()
+        .action(match action {
+            RecordChange::Upsert => ChangeAction::Upsert,
+            RecordChange::Delete => ChangeAction::Delete,
+        })
+        .resource_record_set(set)
+        .build()
+}
+
+fn to_hosted_zone(zone: &aws_sdk_route53::types::HostedZone) -> Result<HostedZone, String> {
+    Ok(HostedZone {
+        id: HostedZoneId::parse(zone.id()).map_err(|e| e.to_string())?,
+        name: zone.name().to_owned(),
+        private: zone.config().is_some_and(|c| c.private_zone()),
+    })
+}

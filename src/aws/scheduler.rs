@@ -1,0 +1,135 @@
+//! EventBridge Scheduler: one-time schedules that invoke this function again.
+
+use aws_sdk_scheduler::types::{
+    ActionAfterCompletion, DeadLetterConfig, FlexibleTimeWindow, FlexibleTimeWindowMode,
+    RetryPolicy, ScheduleState, Target,
+};
+use chrono::{DateTime, Utc};
+
+use super::error::AwsError;
+use crate::core::follow_up::{at_expression, is_valid_at_expression, ScheduleName};
+
+#[derive(Debug, Clone)]
+pub struct Scheduler {
+    client: aws_sdk_scheduler::Client,
+}
+
+/// Everything one follow-up schedule needs.
+#[derive(Debug, Clone)]
+pub struct OneTimeSchedule<'a> {
+    pub name: &'a ScheduleName,
+    pub group: &'a str,
+    pub at: DateTime<Utc>,
+    pub target_arn: &'a str,
+    pub role_arn: &'a str,
+    pub dead_letter_arn: Option<&'a str>,
+    pub input: String,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduled {
+    Created,
+    /// A schedule with this name exists: a redelivered event already made it.
+    AlreadyScheduled,
+}
+
+/// Scheduler retries a failed Lambda invocation itself; a day covers a long outage.
+const TARGET_MAX_RETRIES: i32 = 10;
+const TARGET_MAX_EVENT_AGE_SECONDS: i32 = 24 * 60 * 60;
+
+impl Scheduler {
+    pub fn new(client: aws_sdk_scheduler::Client) -> Self {
+        Self { client }
+    }
+
+    pub async fn create_one_time(
+        &self,
+        schedule: OneTimeSchedule<'_>,
+    ) -> Result<Scheduled, AwsError> {
+        const OP: &str = "scheduler:CreateSchedule";
+        let expression = at_expression(schedule.at);
+        // The emulator accepts any expression; AWS would not. Never send a bad one.
+        if !is_valid_at_expression(&expression) {
+            return Err(AwsError::unexpected(
+                OP,
+                format!("built an invalid expression {expression}"),
+            ));
+        }
+        let invalid = |e: aws_sdk_scheduler::error::BuildError| AwsError {
+            operation: OP,
+            code: "InvalidInput".into(),
+            message: e.to_string(),
+            transient: false,
+        };
+        let target = Target::builder()
+            .arn(schedule.target_arn)
+            .role_arn(schedule.role_arn)
+            .input(schedule.input)
+            .retry_policy(
+                RetryPolicy::builder()
+                    .maximum_retry_attempts(TARGET_MAX_RETRIES)
+                    .maximum_event_age_in_seconds(TARGET_MAX_EVENT_AGE_SECONDS)
+                    .build(),
+            )
+            .set_dead_letter_config(
+                schedule
+                    .dead_letter_arn
+                    .map(|arn| DeadLetterConfig::builder().arn(arn).build()),
+            )
+            .build()
+            .map_err(invalid)?;
+        let window = FlexibleTimeWindow::builder()
+            .mode(FlexibleTimeWindowMode::Off)
+            .build()
+            .map_err(invalid)?;
+        let result = self
+            .client
+            .create_schedule()
+            .name(schedule.name.as_str())
+            .group_name(schedule.group)
+            .schedule_expression(expression)
+            .schedule_expression_timezone("UTC")
+            .flexible_time_window(window)
+            .action_after_completion(ActionAfterCompletion::Delete)
+            .state(ScheduleState::Enabled)
+            .description(schedule.description)
+            .target(target)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Scheduled::Created),
+            Err(e) => {
+                let err = AwsError::from_sdk(OP, e);
+                if err.is_code("ConflictException") {
+                    Ok(Scheduled::AlreadyScheduled)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Best effort undo when the records could not be written; gone is fine.
+    pub async fn delete(&self, name: &ScheduleName, group: &str) -> Result<(), AwsError> {
+        const OP: &str = "scheduler:DeleteSchedule";
+        match self
+            .client
+            .delete_schedule()
+            .name(name.as_str())
+            .group_name(group)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = AwsError::from_sdk(OP, e);
+                if err.is_code("ResourceNotFoundException") {
+                    Ok(())
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+}

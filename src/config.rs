@@ -1,0 +1,271 @@
+//! Settings from the environment, read and checked once at cold start.
+
+use chrono::TimeDelta;
+
+use crate::core::policy::FollowUpPolicy;
+use crate::core::records::dkim_record_domain_for;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub schedule_group: String,
+    pub scheduler_role_arn: String,
+    /// Scheduler puts events it could not deliver here (per schedule target).
+    pub scheduler_dead_letter_arn: Option<String>,
+    pub dkim_record_ttl: i64,
+    /// `None` means the function's own region.
+    pub ses_region: Option<String>,
+    pub dkim_record_domain: String,
+    /// `None` means the account's default bus.
+    pub event_bus_name: Option<String>,
+    pub policy: FollowUpPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("configuration: {variable} {problem}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl Settings {
+    /// `region` is the function's region (`AWS_REGION`), the default for SES.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let scheduler_role_arn = get("SCHEDULER_ROLE_ARN").ok_or(ConfigError {
+            variable: "SCHEDULER_ROLE_ARN",
+            problem: "is required: the ARN of the IAM role EventBridge Scheduler assumes to invoke this function".into(),
+        })?;
+        check_arn("SCHEDULER_ROLE_ARN", &scheduler_role_arn, "iam", "role/")?;
+        let scheduler_dead_letter_arn = get("SCHEDULER_DEAD_LETTER_ARN");
+        if let Some(arn) = &scheduler_dead_letter_arn {
+            check_arn("SCHEDULER_DEAD_LETTER_ARN", arn, "sqs", "")?;
+        }
+        let schedule_group = get("SCHEDULE_GROUP").unwrap_or_else(|| "dkim-autopilot".into());
+        crate::core::follow_up::ScheduleName::parse(&schedule_group).map_err(|_| ConfigError {
+            variable: "SCHEDULE_GROUP",
+            problem: format!("\"{schedule_group}\" must be 1 to 64 of [0-9A-Za-z_.-]"),
+        })?;
+        let function_region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+        let ses_region = get("SES_REGION");
+        if let Some(region) = &ses_region {
+            check_region("SES_REGION", region)?;
+        }
+        let effective_ses_region = ses_region.clone().or(function_region).ok_or(ConfigError {
+            variable: "AWS_REGION",
+            problem:
+                "is not set and SES_REGION is not either; one is needed to pick the SES region"
+                    .into(),
+        })?;
+        let dkim_record_domain = match get("DKIM_RECORD_DOMAIN") {
+            Some(d) => check_dkim_record_domain(&d)?,
+            None => dkim_record_domain_for(&effective_ses_region),
+        };
+        let policy = FollowUpPolicy {
+            first_check_delay: TimeDelta::minutes(number(
+                &get,
+                "FIRST_CHECK_DELAY_MINUTES",
+                5,
+                1,
+                24 * 60,
+            )?),
+            verification_window: TimeDelta::hours(number(
+                &get,
+                "VERIFICATION_DEADLINE_HOURS",
+                72,
+                1,
+                14 * 24,
+            )?),
+            max_restarts: number(&get, "MAX_VERIFICATION_RESTARTS", 3, 0, 10)? as u32,
+        };
+        Ok(Self {
+            schedule_group,
+            scheduler_role_arn,
+            scheduler_dead_letter_arn,
+            dkim_record_ttl: number(&get, "DKIM_RECORD_TTL", 1800, 60, 172_800)?,
+            ses_region,
+            dkim_record_domain,
+            event_bus_name: get("EVENT_BUS_NAME"),
+            policy,
+        })
+    }
+}
+
+fn number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    let Some(text) = get(variable) else {
+        return Ok(default);
+    };
+    match text.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(ConfigError {
+            variable,
+            problem: format!("is \"{text}\"; expected a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn check_arn(
+    variable: &'static str,
+    arn: &str,
+    service: &str,
+    resource_prefix: &str,
+) -> Result<(), ConfigError> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let ok = parts.len() == 6
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == service
+        && parts[4].len() == 12
+        && parts[4].bytes().all(|b| b.is_ascii_digit())
+        && parts[5].starts_with(resource_prefix)
+        && parts[5].len() > resource_prefix.len();
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            variable,
+            problem: format!("is \"{arn}\"; expected an {service} ARN like arn:aws:{service}:…:123456789012:{resource_prefix}…"),
+        })
+    }
+}
+
+fn check_region(variable: &'static str, region: &str) -> Result<(), ConfigError> {
+    let ok = region.len() <= 32
+        && region.split('-').count() >= 3
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(ConfigError {
+            variable,
+            problem: format!("is \"{region}\"; expected a region name like eu-west-1"),
+        })
+    }
+}
+
+fn check_dkim_record_domain(domain: &str) -> Result<String, ConfigError> {
+    let lower = domain.trim_end_matches('.').to_ascii_lowercase();
+    let ok = lower.ends_with(".amazonses.com")
+        && lower
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+    if ok {
+        Ok(lower)
+    } else {
+        Err(ConfigError {
+            variable: "DKIM_RECORD_DOMAIN",
+            problem: format!(
+                "is \"{domain}\"; expected an SES DKIM domain such as dkim.amazonses.com"
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    const ROLE: (&str, &str) = (
+        "SCHEDULER_ROLE_ARN",
+        "arn:aws:iam::123456789012:role/dkim-scheduler",
+    );
+    const REGION: (&str, &str) = ("AWS_REGION", "eu-west-1");
+
+    #[test]
+    fn defaults_apply_when_only_the_required_setting_is_given() {
+        let s = settings(&[ROLE, REGION]).unwrap();
+        assert_eq!(s.schedule_group, "dkim-autopilot");
+        assert_eq!(s.dkim_record_ttl, 1800);
+        assert_eq!(s.ses_region, None);
+        assert_eq!(s.dkim_record_domain, "dkim.amazonses.com");
+        assert_eq!(s.event_bus_name, None);
+        assert_eq!(s.policy, FollowUpPolicy::default());
+    }
+
+    #[test]
+    fn ses_region_picks_the_dkim_domain_unless_overridden() {
+        let s = settings(&[ROLE, REGION, ("SES_REGION", "af-south-1")]).unwrap();
+        assert_eq!(s.dkim_record_domain, "dkim.af-south-1.amazonses.com");
+        let s = settings(&[ROLE, ("AWS_REGION", "eu-south-1")]).unwrap();
+        assert_eq!(s.dkim_record_domain, "dkim.eu-south-1.amazonses.com");
+        let s = settings(&[
+            ROLE,
+            REGION,
+            ("DKIM_RECORD_DOMAIN", "dkim.xx-new-1.amazonses.com."),
+        ])
+        .unwrap();
+        assert_eq!(s.dkim_record_domain, "dkim.xx-new-1.amazonses.com");
+    }
+
+    #[test]
+    fn every_bad_setting_is_named() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[REGION], "SCHEDULER_ROLE_ARN is required"),
+            (
+                &[("SCHEDULER_ROLE_ARN", "dkim-role"), REGION],
+                "SCHEDULER_ROLE_ARN is \"dkim-role\"",
+            ),
+            (&[ROLE], "AWS_REGION is not set"),
+            (
+                &[ROLE, REGION, ("DKIM_RECORD_TTL", "abc")],
+                "DKIM_RECORD_TTL is \"abc\"",
+            ),
+            (
+                &[ROLE, REGION, ("DKIM_RECORD_TTL", "10")],
+                "from 60 to 172800",
+            ),
+            (
+                &[ROLE, REGION, ("FIRST_CHECK_DELAY_MINUTES", "0")],
+                "FIRST_CHECK_DELAY_MINUTES",
+            ),
+            (
+                &[ROLE, REGION, ("SCHEDULE_GROUP", "bad group")],
+                "SCHEDULE_GROUP",
+            ),
+            (&[ROLE, REGION, ("SES_REGION", "Europe")], "SES_REGION"),
+            (
+                &[ROLE, REGION, ("DKIM_RECORD_DOMAIN", "evil.example.com")],
+                "DKIM_RECORD_DOMAIN",
+            ),
+            (
+                &[
+                    ROLE,
+                    REGION,
+                    (
+                        "SCHEDULER_DEAD_LETTER_ARN",
+                        "arn:aws:sns:eu-west-1:123456789012:t",
+                    ),
+                ],
+                "SCHEDULER_DEAD_LETTER_ARN",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let err = settings(vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected:?} not in {err:?}");
+        }
+    }
+}

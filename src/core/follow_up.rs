@@ -1,0 +1,294 @@
+//! The follow-up: what a one-time EventBridge Scheduler schedule carries back to this
+//! function, and how that schedule is named and timed.
+
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::domain::DomainName;
+use super::records::DkimTokens;
+use super::zone::HostedZoneId;
+
+pub const SCHEMA: &str = "dkim-autopilot/follow-up";
+pub const VERSION: u32 = 1;
+
+/// What the follow-up has to do when it fires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Stage {
+    /// Records are published; confirm SES detected them.
+    Verify,
+    /// No hosted zone existed yet (a fresh registration); try onboarding again.
+    AwaitZone,
+}
+
+/// The schedule's `Input`, exactly as serialised. Versioned so that a newer
+/// function can still read schedules an older one wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct FollowUpPayload {
+    pub schema: String,
+    pub version: u32,
+    pub stage: Stage,
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// 1 for the first follow-up, +1 for each one after.
+    pub attempt: u32,
+    /// How many times verification was restarted with `VerifyDomainDkim`.
+    #[serde(default)]
+    pub restarts: u32,
+    pub onboarding_started_at: DateTime<Utc>,
+    /// The tokens whose records this function published: what it owns in the zone.
+    #[serde(default)]
+    pub tokens: Vec<String>,
+}
+
+/// A follow-up whose every field was checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FollowUp {
+    pub stage: Stage,
+    pub domain: DomainName,
+    pub hosted_zone_id: Option<HostedZoneId>,
+    pub tenant_id: Option<TenantId>,
+    pub attempt: u32,
+    pub restarts: u32,
+    pub onboarding_started_at: DateTime<Utc>,
+    pub published_tokens: Option<DkimTokens>,
+}
+
+impl FollowUp {
+    pub fn to_payload(&self) -> FollowUpPayload {
+        FollowUpPayload {
+            schema: SCHEMA.to_owned(),
+            version: VERSION,
+            stage: self.stage,
+            domain: self.domain.to_string(),
+            hosted_zone_id: self.hosted_zone_id.as_ref().map(|z| z.to_string()),
+            tenant_id: self.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
+            attempt: self.attempt,
+            restarts: self.restarts,
+            onboarding_started_at: self.onboarding_started_at,
+            tokens: self
+                .published_tokens
+                .as_ref()
+                .map(DkimTokens::to_strings)
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn to_input(&self) -> String {
+        serde_json::to_string(&self.to_payload()).expect("a follow-up payload always serialises")
+    }
+
+    /// The follow-up after this one, with the same identity.
+    pub fn next(&self) -> Self {
+        Self {
+            attempt: self.attempt + 1,
+            ..self.clone()
+        }
+    }
+}
+
+/// A tenant id as a SaaS application sends it: carried along, never interpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantId(String);
+
+impl TenantId {
+    pub const MAX_CHARS: usize = 256;
+
+    pub fn parse(input: &str) -> Result<Self, &'static str> {
+        let chars = input.chars().count();
+        if input.trim().is_empty() {
+            return Err("must not be empty");
+        }
+        if chars > Self::MAX_CHARS {
+            return Err("must be at most 256 characters");
+        }
+        if input.chars().any(char::is_control) {
+            return Err("must not contain control characters");
+        }
+        Ok(Self(input.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A Scheduler schedule name: 1 to 64 of `[0-9A-Za-z_.-]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleName(String);
+
+impl ScheduleName {
+    pub const MAX_LEN: usize = 64;
+
+    pub fn parse(name: &str) -> Result<Self, String> {
+        let valid_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+        if name.is_empty() || name.len() > Self::MAX_LEN || !valid_chars {
+            return Err(format!(
+                "schedule name \"{name}\" must be 1 to 64 of [0-9A-Za-z_.-]"
+            ));
+        }
+        Ok(Self(name.to_owned()))
+    }
+
+    /// The deterministic name of a domain's n-th follow-up, so a redelivered event
+    /// meets the schedule it already created. Long domains keep a readable head and
+    /// a hash of the whole name.
+    pub fn for_follow_up(domain: &DomainName, attempt: u32) -> Self {
+        let suffix = format!("-{attempt}");
+        let plain = format!("dkim-{domain}{suffix}");
+        if plain.len() <= Self::MAX_LEN {
+            return Self::parse(&plain).expect("A-labels only use schedule-name characters");
+        }
+        let digest = Sha256::digest(domain.as_str().as_bytes());
+        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let room = Self::MAX_LEN - "dkim-".len() - 1 - hash.len() - suffix.len();
+        let head: String = domain.as_str().chars().take(room).collect();
+        Self::parse(&format!("dkim-{head}-{hash}{suffix}")).expect("built within the limits")
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Scheduler works in whole seconds; round up so a follow-up never fires early.
+pub fn round_up_to_second(when: DateTime<Utc>) -> DateTime<Utc> {
+    let second = TimeDelta::seconds(1);
+    when.duration_trunc(second)
+        .map(|t| if t < when { t + second } else { t })
+        .unwrap_or(when)
+}
+
+/// A one-time schedule expression, `at(yyyy-mm-ddThh:mm:ss)`, read in UTC.
+pub fn at_expression(when: DateTime<Utc>) -> String {
+    format!(
+        "at({})",
+        round_up_to_second(when).format("%Y-%m-%dT%H:%M:%S")
+    )
+}
+
+/// Checks an expression against Scheduler's `at()` grammar; the emulator accepts anything.
+pub fn is_valid_at_expression(expression: &str) -> bool {
+    expression
+        .strip_prefix("at(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .is_some_and(|t| {
+            chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S").is_ok() && t.len() == 19
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn domain(d: &str) -> DomainName {
+        DomainName::parse(d).unwrap()
+    }
+
+    #[test]
+    fn schedule_names_are_deterministic_and_valid() {
+        let name = ScheduleName::for_follow_up(&domain("Example.com"), 1);
+        assert_eq!(name.as_str(), "dkim-example.com-1");
+        assert_eq!(
+            name,
+            ScheduleName::for_follow_up(&domain("example.com."), 1)
+        );
+        assert_ne!(name, ScheduleName::for_follow_up(&domain("example.com"), 2));
+        let idn = ScheduleName::for_follow_up(&domain("bücher.de"), 3);
+        assert_eq!(idn.as_str(), "dkim-xn--bcher-kva.de-3");
+    }
+
+    #[test]
+    fn long_domains_are_hashed_into_64_characters() {
+        let a = domain(&format!("{}.example.com", "a".repeat(60)));
+        let b = domain(&format!("{}.example.com", "a".repeat(61)));
+        let (na, nb) = (
+            ScheduleName::for_follow_up(&a, 12),
+            ScheduleName::for_follow_up(&b, 12),
+        );
+        for n in [&na, &nb] {
+            assert!(n.as_str().len() <= 64, "{}", n.as_str());
+            assert!(n.as_str().ends_with("-12"));
+            assert!(ScheduleName::parse(n.as_str()).is_ok());
+        }
+        assert_ne!(na, nb, "same head, different domains, different names");
+        assert_eq!(na, ScheduleName::for_follow_up(&a, 12));
+    }
+
+    #[test]
+    fn schedule_name_rules() {
+        assert!(ScheduleName::parse("").is_err());
+        assert!(ScheduleName::parse(&"a".repeat(65)).is_err());
+        assert!(ScheduleName::parse("dkim/example.com").is_err());
+        assert!(ScheduleName::parse("dkim example").is_err());
+        assert!(ScheduleName::parse(&"a".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn at_expressions_round_up_to_the_second() {
+        let t = DateTime::parse_from_rfc3339("2026-11-27T04:35:00.250Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(at_expression(t), "at(2026-11-27T04:35:01)");
+        let exact = DateTime::parse_from_rfc3339("2026-11-27T04:35:00Z")
+            .unwrap()
+            .to_utc();
+        assert_eq!(at_expression(exact), "at(2026-11-27T04:35:00)");
+        assert!(is_valid_at_expression(&at_expression(t)));
+        for bad in [
+            "at(2026-11-27 04:35:00)",
+            "rate(5 minutes)",
+            "at(2026-11-27T04:35)",
+            "at(2026-13-27T04:35:00)",
+        ] {
+            assert!(!is_valid_at_expression(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn payload_round_trips_and_rejects_unknown_fields() {
+        let follow_up = FollowUp {
+            stage: Stage::Verify,
+            domain: domain("example.com"),
+            hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
+            tenant_id: Some(TenantId::parse("tenant-42").unwrap()),
+            attempt: 1,
+            restarts: 0,
+            onboarding_started_at: DateTime::parse_from_rfc3339("2026-11-27T04:30:00Z")
+                .unwrap()
+                .to_utc(),
+            published_tokens: Some(DkimTokens::parse(&["a1", "b2", "c3"]).unwrap()),
+        };
+        let input = follow_up.to_input();
+        let value: serde_json::Value = serde_json::from_str(&input).unwrap();
+        assert_eq!(value["schema"], SCHEMA);
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["stage"], "verify");
+        assert_eq!(value["hostedZoneId"], "Z1");
+        assert_eq!(value["tenantId"], "tenant-42");
+        assert_eq!(value["onboardingStartedAt"], "2026-11-27T04:30:00Z");
+        assert_eq!(value["tokens"], serde_json::json!(["a1", "b2", "c3"]));
+        let back: FollowUpPayload = serde_json::from_str(&input).unwrap();
+        assert_eq!(back, follow_up.to_payload());
+        assert!(serde_json::from_str::<FollowUpPayload>(
+            &input.replace("\"attempt\"", "\"attempts\"")
+        )
+        .is_err());
+        assert_eq!(follow_up.next().attempt, 2);
+    }
+
+    #[test]
+    fn tenant_ids_are_bounded() {
+        assert!(TenantId::parse("acme").is_ok());
+        assert!(TenantId::parse(" ").is_err());
+        assert!(TenantId::parse("a\nb").is_err());
+        assert!(TenantId::parse(&"t".repeat(257)).is_err());
+    }
+}

@@ -1,0 +1,576 @@
+//! What invoked the function: an EventBridge event announcing a domain, or a
+//! follow-up fired by EventBridge Scheduler. Everything else is refused here,
+//! before any AWS call.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use serde_json::Value;
+
+use super::domain::DomainName;
+use super::follow_up::{FollowUp, FollowUpPayload, Stage, TenantId, SCHEMA, VERSION};
+use super::records::DkimTokens;
+use super::rejection::Rejection;
+use super::zone::HostedZoneId;
+
+/// EventBridge refuses events over 256 KiB; anything larger did not come from it.
+pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
+
+pub const CUSTOM_DETAIL_TYPE: &str = "Domain Registered";
+const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Onboard(OnboardRequest),
+    FollowUp(FollowUp),
+    /// A well-formed event that asks for nothing (a failed API call).
+    Ignore {
+        reason: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OnboardRequest {
+    pub domain: DomainName,
+    pub hosted_zone_id: Option<HostedZoneId>,
+    pub tenant_id: Option<TenantId>,
+    pub trigger: Trigger,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    /// `Domain Registered` from any source, e.g. a SaaS onboarding a tenant.
+    Custom { source: String },
+    /// Route 53 `CreateHostedZone`, via CloudTrail.
+    HostedZoneCreated,
+    /// Route 53 Domains `registerDomain`, via CloudTrail.
+    DomainRegistered,
+}
+
+impl Trigger {
+    /// Registration creates its hosted zone asynchronously, so "no zone yet" is not final.
+    pub fn zone_may_appear_later(&self) -> bool {
+        matches!(self, Self::DomainRegistered)
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Custom { source } => format!("{CUSTOM_DETAIL_TYPE} from {source}"),
+            Self::HostedZoneCreated => "Route 53 CreateHostedZone".to_owned(),
+            Self::DomainRegistered => "Route 53 Domains registerDomain".to_owned(),
+        }
+    }
+}
+
+/// Read the raw invocation payload.
+pub fn parse_invocation(raw: &str) -> Result<Invocation, Rejection> {
+    if raw.len() > MAX_PAYLOAD_BYTES {
+        return Err(Rejection::invalid_event(
+            "(payload)",
+            format!(
+                "is {} bytes; EventBridge events are at most {MAX_PAYLOAD_BYTES}",
+                raw.len()
+            ),
+        ));
+    }
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|e| Rejection::invalid_event("(payload)", format!("is not valid JSON: {e}")))?;
+    let Value::Object(object) = &value else {
+        return Err(Rejection::invalid_event(
+            "(payload)",
+            format!("must be a JSON object, got {}", type_name(&value)),
+        ));
+    };
+    if object.contains_key("detail-type") {
+        parse_eventbridge(value)
+    } else if object.contains_key("schema") {
+        parse_follow_up(value)
+    } else {
+        Err(Rejection::invalid_event(
+            "(payload)",
+            "is neither an EventBridge event (no \"detail-type\") nor a dkim-autopilot follow-up (no \"schema\")",
+        ))
+    }
+}
+
+fn parse_eventbridge(value: Value) -> Result<Invocation, Rejection> {
+    let event: EventBridgeEvent<Value> = serde_json::from_value(value).map_err(|e| {
+        Rejection::invalid_event(
+            "(envelope)",
+            format!("is not a valid EventBridge event: {e}"),
+        )
+    })?;
+    let detail = Fields::new(&event.detail, "detail")?;
+    match (event.source.as_str(), event.detail_type.as_str()) {
+        (_, CUSTOM_DETAIL_TYPE) => parse_custom(&event.source, &detail),
+        ("aws.route53", CLOUDTRAIL_DETAIL_TYPE) => parse_create_hosted_zone(&detail),
+        ("aws.route53domains", CLOUDTRAIL_DETAIL_TYPE) => parse_register_domain(&detail),
+        (source, detail_type) => Err(Rejection::invalid_event(
+            "detail-type",
+            format!(
+                "\"{detail_type}\" from source \"{source}\" is not an event dkim-autopilot handles \
+                 (expected \"{CUSTOM_DETAIL_TYPE}\", or \"{CLOUDTRAIL_DETAIL_TYPE}\" from aws.route53 or aws.route53domains)"
+            ),
+        )),
+    }
+}
+
+fn parse_custom(source: &str, detail: &Fields) -> Result<Invocation, Rejection> {
+    if source.trim().is_empty() {
+        return Err(Rejection::invalid_event("source", "must not be empty"));
+    }
+    let raw_domain = detail.required_str("domain")?;
+    let tenant_id = detail
+        .optional_str("tenantId")?
+        .map(|t| {
+            TenantId::parse(t).map_err(|rule| {
+                Rejection::invalid_event("detail.tenantId", rule).with_domain(raw_domain)
+            })
+        })
+        .transpose()?;
+    let tenant_text = tenant_id.as_ref().map(|t| t.as_str().to_owned());
+    let in_context = |r: Rejection| r.with_domain(raw_domain).with_tenant(tenant_text.clone());
+    let hosted_zone_id = detail
+        .optional_str("hostedZoneId")?
+        .map(|z| {
+            HostedZoneId::parse(z).map_err(|e| {
+                in_context(Rejection::invalid_event(
+                    "detail.hostedZoneId",
+                    e.to_string(),
+                ))
+            })
+        })
+        .transpose()?;
+    let domain = DomainName::parse(raw_domain)
+        .map_err(|e| Rejection::from(e).with_tenant(tenant_text.clone()))?;
+    Ok(Invocation::Onboard(OnboardRequest {
+        domain,
+        hosted_zone_id,
+        tenant_id,
+        trigger: Trigger::Custom {
+            source: source.to_owned(),
+        },
+    }))
+}
+
+fn parse_create_hosted_zone(detail: &Fields) -> Result<Invocation, Rejection> {
+    detail.expect_cloudtrail_call("route53.amazonaws.com", "CreateHostedZone")?;
+    if let Some(code) = detail.failed_call()? {
+        return Ok(Invocation::Ignore {
+            reason: format!("CreateHostedZone failed ({code}); no zone was created"),
+        });
+    }
+    let request = detail.object("requestParameters")?;
+    let raw_domain = request.required_str("name")?;
+    let response = detail.object("responseElements")?;
+    let zone = response.object("hostedZone")?;
+    let hosted_zone_id = HostedZoneId::parse(zone.required_str("id")?).map_err(|e| {
+        Rejection::invalid_event("detail.responseElements.hostedZone.id", e.to_string())
+            .with_domain(raw_domain)
+    })?;
+    let domain = DomainName::parse(raw_domain)?;
+    // Private zones are refused later with the zone's own word; CloudTrail says so too.
+    if request.has("vPC") || request.bool_at(&["hostedZoneConfig", "privateZone"]) {
+        return Err(Rejection {
+            domain: Some(domain.to_string()),
+            tenant_id: None,
+            reason: super::rejection::RejectReason::Zone(super::zone::ZoneProblem::Private {
+                zone_id: hosted_zone_id,
+                zone_name: zone.optional_str("name")?.unwrap_or(raw_domain).to_owned(),
+            }),
+        });
+    }
+    Ok(Invocation::Onboard(OnboardRequest {
+        domain,
+        hosted_zone_id: Some(hosted_zone_id),
+        tenant_id: None,
+        trigger: Trigger::HostedZoneCreated,
+    }))
+}
+
+fn parse_register_domain(detail: &Fields) -> Result<Invocation, Rejection> {
+    // CloudTrail writes Route 53 Domains event names with a lowercase first letter.
+    detail.expect_cloudtrail_call("route53domains.amazonaws.com", "registerDomain")?;
+    if let Some(code) = detail.failed_call()? {
+        return Ok(Invocation::Ignore {
+            reason: format!("registerDomain failed ({code}); no domain was registered"),
+        });
+    }
+    let request = detail.object("requestParameters")?;
+    let domain = DomainName::parse(request.required_str("domainName")?)?;
+    Ok(Invocation::Onboard(OnboardRequest {
+        domain,
+        hosted_zone_id: None,
+        tenant_id: None,
+        trigger: Trigger::DomainRegistered,
+    }))
+}
+
+fn parse_follow_up(value: Value) -> Result<Invocation, Rejection> {
+    let fields = Fields::new(&value, "")?;
+    let schema = fields.required_str("schema")?;
+    if schema != SCHEMA {
+        return Err(Rejection::invalid_event(
+            "schema",
+            format!("is \"{schema}\"; this function reads \"{SCHEMA}\""),
+        ));
+    }
+    let version = fields.get("version");
+    if version != Some(&Value::from(VERSION)) {
+        return Err(Rejection::invalid_event(
+            "version",
+            format!(
+                "is {}; this function reads version {VERSION}",
+                version.unwrap_or(&Value::Null)
+            ),
+        ));
+    }
+    let payload: FollowUpPayload = serde_json::from_value(value)
+        .map_err(|e| Rejection::invalid_event("(follow-up)", format!("is malformed: {e}")))?;
+    validate_follow_up(payload).map(Invocation::FollowUp)
+}
+
+fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejection> {
+    let in_context = |r: Rejection| {
+        r.with_domain(payload.domain.clone())
+            .with_tenant(payload.tenant_id.clone())
+    };
+    let domain = DomainName::parse(&payload.domain)
+        .map_err(|e| Rejection::from(e).with_tenant(payload.tenant_id.clone()))?;
+    let hosted_zone_id = payload
+        .hosted_zone_id
+        .as_deref()
+        .map(HostedZoneId::parse)
+        .transpose()
+        .map_err(|e| in_context(Rejection::invalid_event("hostedZoneId", e.to_string())))?;
+    let tenant_id = payload
+        .tenant_id
+        .as_deref()
+        .map(TenantId::parse)
+        .transpose()
+        .map_err(|rule| in_context(Rejection::invalid_event("tenantId", rule)))?;
+    if payload.attempt == 0 {
+        return Err(in_context(Rejection::invalid_event(
+            "attempt",
+            "must be at least 1",
+        )));
+    }
+    let published_tokens = match (payload.stage, payload.tokens.is_empty()) {
+        (_, true) => None,
+        (_, false) => Some(
+            DkimTokens::parse(&payload.tokens)
+                .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
+        ),
+    };
+    if payload.stage == Stage::Verify && (hosted_zone_id.is_none() || published_tokens.is_none()) {
+        return Err(in_context(Rejection::invalid_event(
+            "stage",
+            "\"verify\" needs hostedZoneId and the three published tokens",
+        )));
+    }
+    Ok(FollowUp {
+        stage: payload.stage,
+        domain,
+        hosted_zone_id,
+        tenant_id,
+        attempt: payload.attempt,
+        restarts: payload.restarts,
+        onboarding_started_at: payload.onboarding_started_at,
+        published_tokens,
+    })
+}
+
+/// An object in the event, with its path for error messages.
+struct Fields<'a> {
+    map: &'a serde_json::Map<String, Value>,
+    path: String,
+}
+
+impl<'a> Fields<'a> {
+    fn new(value: &'a Value, path: &str) -> Result<Self, Rejection> {
+        match value {
+            Value::Object(map) => Ok(Self {
+                map,
+                path: path.to_owned(),
+            }),
+            other => Err(Rejection::invalid_event(
+                display_path(path),
+                format!("must be an object, got {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn path_of(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_owned()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.map.get(key)
+    }
+
+    fn has(&self, key: &str) -> bool {
+        self.map.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    fn object(&self, key: &str) -> Result<Fields<'a>, Rejection> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => {
+                Err(Rejection::invalid_event(self.path_of(key), "is missing"))
+            }
+            Some(value) => Fields::new(value, &self.path_of(key)),
+        }
+    }
+
+    fn required_str(&self, key: &str) -> Result<&'a str, Rejection> {
+        self.optional_str(key)?
+            .ok_or_else(|| Rejection::invalid_event(self.path_of(key), "is missing"))
+    }
+
+    /// Absent and `null` both mean "not given".
+    fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Rejection> {
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(Rejection::invalid_event(
+                self.path_of(key),
+                format!("must be a string, got {}", type_name(other)),
+            )),
+        }
+    }
+
+    fn bool_at(&self, path: &[&str]) -> bool {
+        let mut value = self.map.get(path[0]);
+        for key in &path[1..] {
+            value = value.and_then(|v| v.get(key));
+        }
+        value.and_then(Value::as_bool).unwrap_or(false)
+    }
+
+    fn expect_cloudtrail_call(
+        &self,
+        event_source: &str,
+        event_name: &str,
+    ) -> Result<(), Rejection> {
+        let source = self.required_str("eventSource")?;
+        if source != event_source {
+            return Err(Rejection::invalid_event(
+                self.path_of("eventSource"),
+                format!("is \"{source}\"; expected \"{event_source}\""),
+            ));
+        }
+        let name = self.required_str("eventName")?;
+        if !name.eq_ignore_ascii_case(event_name) {
+            return Err(Rejection::invalid_event(
+                self.path_of("eventName"),
+                format!("is \"{name}\"; dkim-autopilot acts only on \"{event_name}\""),
+            ));
+        }
+        Ok(())
+    }
+
+    /// CloudTrail records failed calls too, with an `errorCode`.
+    fn failed_call(&self) -> Result<Option<&'a str>, Rejection> {
+        self.optional_str("errorCode")
+    }
+}
+
+fn display_path(path: &str) -> String {
+    if path.is_empty() {
+        "(payload)".to_owned()
+    } else {
+        path.to_owned()
+    }
+}
+
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::rejection::RejectReason;
+    use serde_json::json;
+
+    fn envelope(source: &str, detail_type: &str, detail: Value) -> String {
+        json!({
+            "version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+            "detail-type": detail_type, "source": source, "account": "123456789012",
+            "time": "2026-11-27T04:30:00Z", "region": "us-east-1", "resources": [],
+            "detail": detail
+        })
+        .to_string()
+    }
+
+    fn custom(detail: Value) -> String {
+        envelope("my.saas", CUSTOM_DETAIL_TYPE, detail)
+    }
+
+    fn onboard(raw: &str) -> OnboardRequest {
+        match parse_invocation(raw) {
+            Ok(Invocation::Onboard(r)) => r,
+            other => panic!("expected onboarding, got {other:?}"),
+        }
+    }
+
+    fn rejected(raw: &str) -> Rejection {
+        match parse_invocation(raw) {
+            Err(r) => r,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn custom_event_carries_domain_zone_and_tenant() {
+        let r = onboard(&custom(
+            json!({"domain": "Tenant.Example.com.", "hostedZoneId": "/hostedzone/Z0ABC", "tenantId": "t-1"}),
+        ));
+        assert_eq!(r.domain.as_str(), "tenant.example.com");
+        assert_eq!(r.hosted_zone_id.unwrap().as_str(), "Z0ABC");
+        assert_eq!(r.tenant_id.unwrap().as_str(), "t-1");
+        assert_eq!(
+            r.trigger,
+            Trigger::Custom {
+                source: "my.saas".into()
+            }
+        );
+        let minimal = onboard(&custom(
+            json!({"domain": "example.com", "hostedZoneId": null}),
+        ));
+        assert!(minimal.hosted_zone_id.is_none() && minimal.tenant_id.is_none());
+    }
+
+    #[test]
+    fn create_hosted_zone_takes_name_from_request_and_id_from_response() {
+        let detail = json!({
+            "eventSource": "route53.amazonaws.com", "eventName": "CreateHostedZone",
+            "requestParameters": {"name": "example.com", "callerReference": "x", "hostedZoneConfig": {"comment": "", "privateZone": false}},
+            "responseElements": {"hostedZone": {"id": "/hostedzone/Z1D633PJN98FT9", "name": "example.com."}}
+        });
+        let r = onboard(&envelope("aws.route53", CLOUDTRAIL_DETAIL_TYPE, detail));
+        assert_eq!(r.hosted_zone_id.unwrap().as_str(), "Z1D633PJN98FT9");
+        assert_eq!(r.trigger, Trigger::HostedZoneCreated);
+        assert!(!r.trigger.zone_may_appear_later());
+    }
+
+    #[test]
+    fn private_and_failed_hosted_zone_calls_do_nothing() {
+        let private = json!({
+            "eventSource": "route53.amazonaws.com", "eventName": "CreateHostedZone",
+            "requestParameters": {"name": "internal.example.com", "vPC": {"vPCId": "vpc-1", "vPCRegion": "us-east-1"}, "hostedZoneConfig": {"privateZone": true}},
+            "responseElements": {"hostedZone": {"id": "/hostedzone/Z9", "name": "internal.example.com."}}
+        });
+        let r = rejected(&envelope("aws.route53", CLOUDTRAIL_DETAIL_TYPE, private));
+        assert_eq!(r.reason.code(), "PrivateZone");
+        assert_eq!(r.domain.as_deref(), Some("internal.example.com"));
+
+        let failed = json!({
+            "eventSource": "route53.amazonaws.com", "eventName": "CreateHostedZone",
+            "errorCode": "HostedZoneAlreadyExists", "errorMessage": "...",
+            "requestParameters": {"name": "example.com"}, "responseElements": null
+        });
+        let ignored =
+            parse_invocation(&envelope("aws.route53", CLOUDTRAIL_DETAIL_TYPE, failed)).unwrap();
+        assert!(
+            matches!(ignored, Invocation::Ignore { reason } if reason.contains("HostedZoneAlreadyExists"))
+        );
+    }
+
+    #[test]
+    fn registration_has_no_zone_yet_and_accepts_the_lowercase_event_name() {
+        let detail = json!({
+            "eventSource": "route53domains.amazonaws.com", "eventName": "registerDomain",
+            "requestParameters": {"domainName": "example.net", "durationInYears": 1},
+            "responseElements": {"operationId": "op-1"}
+        });
+        let r = onboard(&envelope(
+            "aws.route53domains",
+            CLOUDTRAIL_DETAIL_TYPE,
+            detail,
+        ));
+        assert_eq!(r.domain.as_str(), "example.net");
+        assert!(r.hosted_zone_id.is_none());
+        assert!(r.trigger.zone_may_appear_later());
+    }
+
+    #[test]
+    fn malformed_events_name_the_field_and_the_rule() {
+        let cases: Vec<(String, &str)> = vec![
+            ("[]".into(), "must be a JSON object"),
+            ("{".into(), "not valid JSON"),
+            ("{}".into(), "neither an EventBridge event"),
+            (custom(json!({})), "`detail.domain` is missing"),
+            (
+                custom(json!({"domain": 42})),
+                "`detail.domain` must be a string, got a number",
+            ),
+            (custom(json!("example.com")), "`detail` must be an object"),
+            (
+                custom(json!({"domain": "example.com", "tenantId": ""})),
+                "`detail.tenantId` must not be empty",
+            ),
+            (
+                custom(json!({"domain": "example.com", "hostedZoneId": "zone/../1"})),
+                "hosted zone id",
+            ),
+            (custom(json!({"domain": "com"})), "public suffix"),
+            (
+                envelope("my.saas", "Something Else", json!({})),
+                "is not an event dkim-autopilot handles",
+            ),
+            (
+                format!("\"{}\"", "x".repeat(MAX_PAYLOAD_BYTES)),
+                "EventBridge events are at most",
+            ),
+            (
+                json!({"detail-type": 1, "source": "x", "detail": {}}).to_string(),
+                "not a valid EventBridge event",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let text = rejected(&raw).to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text:?}");
+        }
+    }
+
+    #[test]
+    fn follow_up_round_trips_and_is_validated() {
+        let payload = json!({
+            "schema": SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
+            "hostedZoneId": "Z1", "attempt": 2, "restarts": 0,
+            "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a", "b", "c"]
+        });
+        let Invocation::FollowUp(f) = parse_invocation(&payload.to_string()).unwrap() else {
+            panic!("expected a follow-up")
+        };
+        assert_eq!(f.attempt, 2);
+        assert_eq!(
+            parse_invocation(&f.to_input()).unwrap(),
+            Invocation::FollowUp(f)
+        );
+
+        let mut v2 = payload.clone();
+        v2["version"] = json!(2);
+        assert!(rejected(&v2.to_string())
+            .to_string()
+            .contains("reads version 1"));
+        let mut no_tokens = payload.clone();
+        no_tokens["tokens"] = json!([]);
+        assert!(rejected(&no_tokens.to_string())
+            .to_string()
+            .contains("needs hostedZoneId"));
+        let mut bad_domain = payload;
+        bad_domain["domain"] = json!("*.example.com");
+        let r = rejected(&bad_domain.to_string());
+        assert!(matches!(r.reason, RejectReason::Domain(_)));
+    }
+}

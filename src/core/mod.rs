@@ -1,0 +1,11 @@
+//! The pure core: event parsing, domain rules, record building, follow-up policy.
+//! No AWS SDK types and no I/O here, so all of it is unit-tested directly.
+
+pub mod domain;
+pub mod follow_up;
+pub mod inbound;
+pub mod outcome;
+pub mod policy;
+pub mod records;
+pub mod rejection;
+pub mod zone;

@@ -1,0 +1,344 @@
+//! The DKIM records SES asks for: three `<token>._domainkey.<domain>` CNAMEs
+//! pointing at `<token>.<dkim-domain>`.
+
+use std::fmt;
+
+use super::domain::{DomainName, DKIM_TOKEN_MAX_LEN};
+
+/// Regions where SES publishes Easy DKIM keys under `dkim.<region>.amazonses.com`
+/// instead of `dkim.amazonses.com`.
+/// Source: Amazon SES endpoints and quotas, "Easy DKIM domains" column
+/// (https://docs.aws.amazon.com/general/latest/gr/ses.html). Overridable with
+/// `DKIM_RECORD_DOMAIN` should AWS add a region before this table learns of it.
+const REGIONS_WITH_REGIONAL_DKIM_DOMAIN: &[&str] = &[
+    "af-south-1",
+    "ap-northeast-3",
+    "ap-south-2",
+    "ap-southeast-3",
+    "ap-southeast-5",
+    "ca-west-1",
+    "eu-central-2",
+    "eu-south-1",
+    "il-central-1",
+    "me-central-1",
+    "us-gov-east-1",
+];
+
+/// The domain DKIM CNAMEs point into for identities in `ses_region`.
+pub fn dkim_record_domain_for(ses_region: &str) -> String {
+    if REGIONS_WITH_REGIONAL_DKIM_DOMAIN.contains(&ses_region) {
+        format!("dkim.{ses_region}.amazonses.com")
+    } else {
+        "dkim.amazonses.com".to_owned()
+    }
+}
+
+/// One Easy DKIM token as SES hands it out: lowercase letters and digits.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct DkimToken(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("DKIM token \"{token}\" {rule}")]
+pub struct InvalidToken {
+    pub token: String,
+    pub rule: &'static str,
+}
+
+impl DkimToken {
+    pub fn parse(token: &str) -> Result<Self, InvalidToken> {
+        let invalid = |rule| InvalidToken {
+            token: token.chars().take(64).collect(),
+            rule,
+        };
+        if token.is_empty() || token.len() > DKIM_TOKEN_MAX_LEN {
+            return Err(invalid("must be 1 to 32 characters long"));
+        }
+        if !token.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(invalid("must be letters and digits only"));
+        }
+        Ok(Self(token.to_ascii_lowercase()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for DkimToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Exactly the three distinct tokens Easy DKIM uses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DkimTokens([DkimToken; 3]);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidTokens {
+    #[error("expected 3 DKIM tokens, got {0}")]
+    WrongCount(usize),
+    #[error("DKIM tokens must be distinct")]
+    Duplicate,
+    #[error(transparent)]
+    Token(#[from] InvalidToken),
+}
+
+impl DkimTokens {
+    pub fn parse<S: AsRef<str>>(tokens: &[S]) -> Result<Self, InvalidTokens> {
+        let parsed = tokens
+            .iter()
+            .map(|t| DkimToken::parse(t.as_ref()))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut sorted = parsed.clone();
+        sorted.sort();
+        sorted.dedup();
+        if sorted.len() != parsed.len() {
+            return Err(InvalidTokens::Duplicate);
+        }
+        let array: [DkimToken; 3] = parsed
+            .try_into()
+            .map_err(|v: Vec<DkimToken>| InvalidTokens::WrongCount(v.len()))?;
+        Ok(Self(array))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &DkimToken> {
+        self.0.iter()
+    }
+
+    pub fn contains(&self, token: &DkimToken) -> bool {
+        self.0.contains(token)
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        self.0.iter().map(|t| t.0.clone()).collect()
+    }
+}
+
+/// A CNAME record: lowercase names, no trailing dots.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CnameRecord {
+    pub name: String,
+    pub value: String,
+    pub ttl: i64,
+}
+
+/// The three records SES looks for, in token order.
+pub fn dkim_records(
+    domain: &DomainName,
+    tokens: &DkimTokens,
+    dkim_record_domain: &str,
+    ttl: i64,
+) -> Vec<CnameRecord> {
+    tokens
+        .iter()
+        .map(|token| dkim_record(domain, token, dkim_record_domain, ttl))
+        .collect()
+}
+
+pub fn dkim_record(
+    domain: &DomainName,
+    token: &DkimToken,
+    dkim_record_domain: &str,
+    ttl: i64,
+) -> CnameRecord {
+    CnameRecord {
+        name: dkim_record_name(domain, token),
+        value: format!("{token}.{dkim_record_domain}"),
+        ttl,
+    }
+}
+
+pub fn dkim_record_name(domain: &DomainName, token: &DkimToken) -> String {
+    format!("{token}._domainkey.{domain}")
+}
+
+/// Route 53 answers with a trailing dot and may escape characters as `\DDD`;
+/// DKIM names and targets only use `[a-z0-9._-]`, so folding case and the dot is enough.
+pub fn normalise_dns_name(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// What to change so the zone holds exactly the records SES wants now.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordRepair {
+    /// Missing, or pointing elsewhere: written again.
+    pub upserts: Vec<CnameRecord>,
+    /// Records this function published for tokens SES no longer uses.
+    pub deletes: Vec<CnameRecord>,
+    /// Records at an old token's name whose value someone else changed: left alone.
+    pub left_alone: Vec<CnameRecord>,
+}
+
+impl RecordRepair {
+    pub fn is_empty(&self) -> bool {
+        self.upserts.is_empty() && self.deletes.is_empty()
+    }
+}
+
+/// Compare what SES wants (`wanted`) with what the zone holds (`existing`, the CNAMEs
+/// under `_domainkey.<domain>`). Only records this function wrote for `published`
+/// tokens, with exactly the value it wrote, are ever deleted.
+pub fn plan_repair(
+    wanted: &[CnameRecord],
+    published: &[CnameRecord],
+    existing: &[CnameRecord],
+) -> RecordRepair {
+    let find = |name: &str| existing.iter().find(|r| r.name == name);
+    let mut repair = RecordRepair::default();
+    for record in wanted {
+        if find(&record.name).is_none_or(|r| r.value != record.value) {
+            repair.upserts.push(record.clone());
+        }
+    }
+    for old in published
+        .iter()
+        .filter(|p| !wanted.iter().any(|w| w.name == p.name))
+    {
+        match find(&old.name) {
+            // DELETE must repeat the record exactly, TTL included.
+            Some(current) if current.value == old.value => repair.deletes.push(current.clone()),
+            Some(current) => repair.left_alone.push(current.clone()),
+            None => {}
+        }
+    }
+    repair
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> DkimTokens {
+        DkimTokens::parse(&[
+            "aaaabbbbccccddddeeeeffffgggghhhh",
+            "iiiijjjjkkkkllllmmmmnnnnoooopppp",
+            "qqqqrrrrssssttttuuuuvvvvwwwwxxxx",
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn builds_three_cnames_under_domainkey() {
+        let domain = DomainName::parse("Example.com").unwrap();
+        let records = dkim_records(&domain, &tokens(), "dkim.amazonses.com", 1800);
+        assert_eq!(records.len(), 3);
+        assert_eq!(
+            records[0],
+            CnameRecord {
+                name: "aaaabbbbccccddddeeeeffffgggghhhh._domainkey.example.com".into(),
+                value: "aaaabbbbccccddddeeeeffffgggghhhh.dkim.amazonses.com".into(),
+                ttl: 1800,
+            }
+        );
+        assert!(records[2].name.starts_with("qqqq"));
+    }
+
+    #[test]
+    fn regional_dkim_domains_come_from_one_table() {
+        assert_eq!(dkim_record_domain_for("us-east-1"), "dkim.amazonses.com");
+        assert_eq!(dkim_record_domain_for("eu-west-1"), "dkim.amazonses.com");
+        assert_eq!(
+            dkim_record_domain_for("af-south-1"),
+            "dkim.af-south-1.amazonses.com"
+        );
+        assert_eq!(
+            dkim_record_domain_for("il-central-1"),
+            "dkim.il-central-1.amazonses.com"
+        );
+        assert_eq!(
+            dkim_record_domain_for("us-gov-east-1"),
+            "dkim.us-gov-east-1.amazonses.com"
+        );
+        assert_eq!(REGIONS_WITH_REGIONAL_DKIM_DOMAIN.len(), 11);
+    }
+
+    #[test]
+    fn tokens_must_be_three_distinct_alphanumerics() {
+        assert_eq!(
+            DkimTokens::parse(&["a", "b"]).unwrap_err(),
+            InvalidTokens::WrongCount(2)
+        );
+        assert_eq!(
+            DkimTokens::parse(&["a", "b", "c", "d"]).unwrap_err(),
+            InvalidTokens::WrongCount(4)
+        );
+        assert_eq!(
+            DkimTokens::parse(&["a", "a", "c"]).unwrap_err(),
+            InvalidTokens::Duplicate
+        );
+        assert!(matches!(
+            DkimTokens::parse(&["a", "b.evil.com", "c"]).unwrap_err(),
+            InvalidTokens::Token(_)
+        ));
+        assert!(DkimTokens::parse(&["a", "", "c"]).is_err());
+        assert!(DkimTokens::parse(&["a", &"b".repeat(33), "c"]).is_err());
+        assert_eq!(DkimToken::parse("ABC1").unwrap().as_str(), "abc1");
+    }
+
+    #[test]
+    fn normalises_route53_names() {
+        assert_eq!(
+            normalise_dns_name("Abc._domainkey.Example.com."),
+            "abc._domainkey.example.com"
+        );
+    }
+
+    fn record(name: &str, value: &str) -> CnameRecord {
+        CnameRecord {
+            name: name.into(),
+            value: value.into(),
+            ttl: 1800,
+        }
+    }
+
+    #[test]
+    fn repair_restores_missing_and_changed_records_only() {
+        let wanted = [
+            record("a._domainkey.x.com", "a.dkim"),
+            record("b._domainkey.x.com", "b.dkim"),
+            record("c._domainkey.x.com", "c.dkim"),
+        ];
+        let existing = [
+            record("a._domainkey.x.com", "a.dkim"),
+            record("b._domainkey.x.com", "evil.example"),
+        ];
+        let repair = plan_repair(&wanted, &wanted, &existing);
+        assert_eq!(repair.upserts, [wanted[1].clone(), wanted[2].clone()]);
+        assert!(repair.deletes.is_empty());
+        assert!(plan_repair(&wanted, &wanted, &wanted).is_empty());
+    }
+
+    #[test]
+    fn repair_deletes_only_stale_records_it_wrote() {
+        let wanted = [
+            record("n1._domainkey.x.com", "n1.dkim"),
+            record("n2._domainkey.x.com", "n2.dkim"),
+            record("n3._domainkey.x.com", "n3.dkim"),
+        ];
+        let published = [
+            record("o1._domainkey.x.com", "o1.dkim"),
+            record("o2._domainkey.x.com", "o2.dkim"),
+            record("o3._domainkey.x.com", "o3.dkim"),
+        ];
+        let mut changed_by_someone = record("o2._domainkey.x.com", "somewhere.else");
+        changed_by_someone.ttl = 60;
+        let mut o1_other_ttl = published[0].clone();
+        o1_other_ttl.ttl = 300;
+        let existing = [
+            o1_other_ttl.clone(),
+            changed_by_someone.clone(),
+            record("google._domainkey.x.com", "google.dkim"),
+        ];
+        let repair = plan_repair(&wanted, &published, &existing);
+        assert_eq!(repair.upserts.len(), 3);
+        assert_eq!(
+            repair.deletes,
+            [o1_other_ttl],
+            "deleted with the TTL it has now"
+        );
+        assert_eq!(repair.left_alone, [changed_by_someone]);
+        assert!(!repair.deletes.iter().any(|r| r.name.starts_with("google")));
+    }
+}

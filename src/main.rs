@@ -1,0 +1,15 @@
+//! Cold start: read the settings, build the AWS clients once, serve invocations.
+
+use dkim_autopilot::aws::Aws;
+use dkim_autopilot::config::Settings;
+use dkim_autopilot::handler::handle;
+use lambda_runtime::{service_fn, Error};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    // A bad setting stops the function at cold start, not on every event.
+    let settings = Settings::from_env().inspect_err(|e| tracing::error!("{e}"))?;
+    let aws = Aws::from_env(settings.ses_region.clone(), settings.event_bus_name.clone()).await;
+    lambda_runtime::run(service_fn(|event| handle(&aws, &settings, event))).await
+}

@@ -1,0 +1,131 @@
+//! Steps shared by onboarding and the follow-up: schedule the next look, fix the
+//! records, tell the world.
+
+use chrono::{DateTime, Utc};
+
+use super::{Context, FollowUpRef};
+use crate::aws::route53::RecordChange;
+use crate::aws::scheduler::{OneTimeSchedule, Scheduled};
+use crate::aws::AwsError;
+use crate::core::follow_up::{round_up_to_second, FollowUp, ScheduleName, Stage};
+use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
+use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair};
+use crate::core::zone::HostedZoneId;
+
+/// Create the one-time schedule that brings `follow_up` back at `at`.
+pub(super) async fn schedule(
+    cx: &Context<'_>,
+    follow_up: &FollowUp,
+    at: DateTime<Utc>,
+) -> Result<FollowUpRef, AwsError> {
+    let name = ScheduleName::for_follow_up(&follow_up.domain, follow_up.attempt);
+    let at = round_up_to_second(at);
+    let purpose = match follow_up.stage {
+        Stage::Verify => "check SES DKIM verification",
+        Stage::AwaitZone => "look for the hosted zone again",
+    };
+    let scheduled = cx
+        .aws
+        .scheduler
+        .create_one_time(OneTimeSchedule {
+            name: &name,
+            group: &cx.settings.schedule_group,
+            at,
+            target_arn: cx.function_arn,
+            role_arn: &cx.settings.scheduler_role_arn,
+            dead_letter_arn: cx.settings.scheduler_dead_letter_arn.as_deref(),
+            input: follow_up.to_input(),
+            description: format!(
+                "dkim-autopilot: {purpose} for {} (attempt {})",
+                follow_up.domain, follow_up.attempt
+            ),
+        })
+        .await?;
+    Ok(FollowUpRef {
+        schedule_name: name.as_str().to_owned(),
+        schedule_group: cx.settings.schedule_group.clone(),
+        at,
+        attempt: follow_up.attempt,
+        already_scheduled: scheduled == Scheduled::AlreadyScheduled,
+    })
+}
+
+/// The records SES wants for these tokens, as this deployment writes them.
+pub(super) fn wanted_records(
+    cx: &Context<'_>,
+    follow_up: &FollowUp,
+    tokens: &DkimTokens,
+) -> Vec<CnameRecord> {
+    dkim_records(
+        &follow_up.domain,
+        tokens,
+        &cx.settings.dkim_record_domain,
+        cx.settings.dkim_record_ttl,
+    )
+}
+
+/// Apply a repair in one atomic Route 53 batch (nothing to do costs no call).
+pub(super) async fn apply_repair(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    repair: &RecordRepair,
+) -> Result<(), AwsError> {
+    if repair.is_empty() {
+        return Ok(());
+    }
+    let changes: Vec<(RecordChange, &CnameRecord)> = repair
+        .upserts
+        .iter()
+        .map(|r| (RecordChange::Upsert, r))
+        .chain(repair.deletes.iter().map(|r| (RecordChange::Delete, r)))
+        .collect();
+    cx.aws
+        .route53
+        .change(zone, &changes, "dkim-autopilot: Easy DKIM records")
+        .await
+}
+
+/// Publish an outcome event about `follow_up`'s domain.
+pub(super) async fn announce(
+    cx: &Context<'_>,
+    kind: OutcomeKind,
+    follow_up: &FollowUp,
+    tokens: Option<&DkimTokens>,
+    dkim_status: Option<&str>,
+    reason: Option<String>,
+) -> Result<(), AwsError> {
+    let started = follow_up.onboarding_started_at;
+    let tokens: Vec<String> = tokens.map(DkimTokens::to_strings).unwrap_or_default();
+    let record_names = tokens
+        .iter()
+        .map(|t| format!("{t}._domainkey.{}", follow_up.domain))
+        .collect();
+    let started_text = started.to_rfc3339();
+    // A redelivered publication repeats its tokens; a redelivered verdict its onboarding.
+    let identity: Vec<&str> = match kind {
+        OutcomeKind::RecordsPublished => tokens.iter().map(String::as_str).collect(),
+        _ => vec![started_text.as_str()],
+    };
+    let identity: Vec<&str> = [follow_up.domain.as_str()]
+        .into_iter()
+        .chain(identity)
+        .collect();
+    let detail = OutcomeDetail {
+        domain: Some(follow_up.domain.to_string()),
+        tenant_id: follow_up.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
+        hosted_zone_id: follow_up.hosted_zone_id.as_ref().map(ToString::to_string),
+        tokens: tokens.clone(),
+        record_names,
+        dkim_status: dkim_status.map(str::to_owned),
+        attempt: Some(follow_up.attempt),
+        restarts: Some(follow_up.restarts),
+        onboarding_started_at: Some(started),
+        elapsed_seconds: Some((cx.now - started).num_seconds().max(0)),
+        reason,
+        ..Default::default()
+    };
+    cx.aws
+        .events
+        .publish(&OutcomeEvent::new(kind, &identity, detail))
+        .await
+}

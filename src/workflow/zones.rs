@@ -1,0 +1,40 @@
+//! Finding the hosted zone that may hold a domain's records.
+
+use super::Context;
+use crate::aws::AwsError;
+use crate::core::domain::DomainName;
+use crate::core::zone::{check_named_zone, pick_zone_named, HostedZone, HostedZoneId, ZoneProblem};
+
+/// The zone named by the event (checked), or else the deepest public zone that
+/// contains the domain. Asks for each candidate name in turn, deepest first, so it
+/// works the same against Route 53 and an emulator that only matches exact names;
+/// the usual case (a zone at the domain itself) costs one call.
+pub(super) async fn find_zone(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    named: Option<&HostedZoneId>,
+) -> Result<Result<HostedZone, ZoneProblem>, AwsError> {
+    if let Some(id) = named {
+        let Some(zone) = cx.aws.route53.hosted_zone(id).await? else {
+            return Ok(Err(ZoneProblem::NotFound {
+                zone_id: id.clone(),
+            }));
+        };
+        return Ok(check_named_zone(&zone, domain).map(|()| zone));
+    }
+    let candidates = domain.candidate_zone_names();
+    for candidate in &candidates {
+        let listed = cx.aws.route53.zones_named(candidate).await?;
+        if let Some(zone) = pick_zone_named(candidate, &listed).transpose() {
+            return Ok(zone);
+        }
+    }
+    Ok(Err(ZoneProblem::NoneFound {
+        domain: domain.clone(),
+        looked_for: candidates
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    }))
+}

@@ -1,0 +1,495 @@
+//! Shared test harness: the emulator (moto with the project's SES patch, started by
+//! `scripts/test.sh`), unique names per test, and readers of the emulator's state.
+#![allow(dead_code)]
+
+pub mod runtime_api;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_sdk_route53::types::{HostedZoneConfig, RrType, Vpc, VpcRegion};
+use chrono::{DateTime, Utc};
+use dkim_autopilot::aws::Aws;
+use dkim_autopilot::config::Settings;
+use dkim_autopilot::workflow::{Context, Response};
+use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OnceCell;
+
+pub const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:dkim-autopilot";
+pub const SCHEDULER_ROLE_ARN: &str = "arn:aws:iam::123456789012:role/dkim-autopilot-scheduler";
+pub const SCHEDULE_GROUP: &str = "dkim-autopilot-tests";
+pub const EVENT_BUS: &str = "dkim-autopilot-tests";
+pub const REGION: &str = "us-east-1";
+
+/// The emulator's address, set by `scripts/test.sh`.
+pub fn endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| {
+        panic!("AWS_ENDPOINT_URL is not set: run the tests with scripts/test.sh, which starts the emulator")
+    })
+}
+
+/// Environment for anything that talks to the emulator: the function's own and the tests'.
+pub fn function_env() -> Vec<(&'static str, String)> {
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint()),
+        ("AWS_REGION", REGION.into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ("SCHEDULER_ROLE_ARN", SCHEDULER_ROLE_ARN.into()),
+        ("SCHEDULE_GROUP", SCHEDULE_GROUP.into()),
+        ("EVENT_BUS_NAME", EVENT_BUS.into()),
+    ]
+}
+
+pub fn settings() -> Settings {
+    let env = function_env();
+    Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
+        .expect("test settings are valid")
+}
+
+static SDK_CONFIG: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
+static SHARED_RESOURCES: OnceCell<()> = OnceCell::const_new();
+
+pub async fn sdk_config() -> &'static aws_config::SdkConfig {
+    SDK_CONFIG
+        .get_or_init(|| async {
+            std::env::set_var("AWS_EC2_METADATA_DISABLED", "true");
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(endpoint())
+                .region(aws_config::Region::new(REGION))
+                .credentials_provider(aws_sdk_ses::config::Credentials::new(
+                    "testing", "testing", None, None, "tests",
+                ))
+                .load()
+                .await
+        })
+        .await
+}
+
+/// The schedule group and the outcome bus, made once per run (moto's
+/// `CreateScheduleGroup` on an existing name empties the group).
+pub async fn ensure_shared_resources() {
+    SHARED_RESOURCES
+        .get_or_init(|| async {
+            let scheduler = aws_sdk_scheduler::Client::new(sdk_config().await);
+            if scheduler
+                .get_schedule_group()
+                .name(SCHEDULE_GROUP)
+                .send()
+                .await
+                .is_err()
+            {
+                scheduler
+                    .create_schedule_group()
+                    .name(SCHEDULE_GROUP)
+                    .send()
+                    .await
+                    .expect("create schedule group");
+            }
+            let events = aws_sdk_eventbridge::Client::new(sdk_config().await);
+            if events
+                .describe_event_bus()
+                .name(EVENT_BUS)
+                .send()
+                .await
+                .is_err()
+            {
+                events
+                    .create_event_bus()
+                    .name(EVENT_BUS)
+                    .send()
+                    .await
+                    .expect("create event bus");
+            }
+        })
+        .await;
+}
+
+/// The function's adapters, pointed at the emulator the way `main` builds them.
+pub async fn aws() -> Aws {
+    ensure_shared_resources().await;
+    let config = sdk_config().await;
+    Aws::from_clients(
+        aws_sdk_ses::Client::new(config),
+        aws_sdk_route53::Client::new(config),
+        aws_sdk_scheduler::Client::new(config),
+        aws_sdk_eventbridge::Client::new(config),
+        Some(EVENT_BUS.into()),
+    )
+}
+
+/// Run one invocation in-process at a chosen time.
+pub async fn invoke_at(aws: &Aws, payload: &str, now: DateTime<Utc>) -> Result<Response, String> {
+    let settings = settings();
+    let cx = Context {
+        aws,
+        settings: &settings,
+        function_arn: FUNCTION_ARN,
+        now,
+    };
+    dkim_autopilot::handler::handle_payload(&cx, payload)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+pub async fn invoke(aws: &Aws, payload: &str) -> Result<Response, String> {
+    invoke_at(aws, payload, Utc::now()).await
+}
+
+/// A registrable domain no other test uses, so tests never see each other's zones.
+pub fn unique_domain(label: &str) -> String {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{label}-{}-{n}-{nanos:x}.com", std::process::id())
+}
+
+pub fn custom_event(detail: Value) -> String {
+    serde_json::json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "Domain Registered", "source": "com.example.saas",
+        "account": "123456789012", "time": "2026-11-27T04:30:00Z", "region": REGION,
+        "resources": [], "detail": detail
+    })
+    .to_string()
+}
+
+pub async fn create_zone(name: &str) -> String {
+    create_zone_with(name, false).await
+}
+
+pub async fn create_private_zone(name: &str) -> String {
+    create_zone_with(name, true).await
+}
+
+async fn create_zone_with(name: &str, private: bool) -> String {
+    let client = aws_sdk_route53::Client::new(sdk_config().await);
+    let mut request = client
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("test-{}", unique_domain("ref")))
+        .hosted_zone_config(HostedZoneConfig::builder().private_zone(private).build());
+    if private {
+        request = request.vpc(
+            Vpc::builder()
+                .vpc_id("vpc-12345678")
+                .vpc_region(VpcRegion::UsEast1)
+                .build(),
+        );
+    }
+    let output = request.send().await.expect("create hosted zone");
+    output
+        .hosted_zone()
+        .expect("zone")
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned()
+}
+
+/// Every CNAME in a zone, name → value, without trailing dots.
+pub async fn cnames(zone_id: &str) -> BTreeMap<String, String> {
+    let client = aws_sdk_route53::Client::new(sdk_config().await);
+    let output = client
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .expect("list records");
+    output
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.r#type() == &RrType::Cname)
+        .map(|s| {
+            (
+                s.name().trim_end_matches('.').to_owned(),
+                s.resource_records()[0]
+                    .value()
+                    .trim_end_matches('.')
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Add or change one CNAME, as a person (or another tool) would.
+pub async fn put_cname(zone_id: &str, name: &str, value: &str) {
+    change_cname(
+        zone_id,
+        name,
+        value,
+        aws_sdk_route53::types::ChangeAction::Upsert,
+    )
+    .await;
+}
+
+pub async fn delete_cname(zone_id: &str, name: &str, value: &str) {
+    change_cname(
+        zone_id,
+        name,
+        value,
+        aws_sdk_route53::types::ChangeAction::Delete,
+    )
+    .await;
+}
+
+async fn change_cname(
+    zone_id: &str,
+    name: &str,
+    value: &str,
+    action: aws_sdk_route53::types::ChangeAction,
+) {
+    use aws_sdk_route53::types::{Change, ChangeBatch, ResourceRecord, ResourceRecordSet};
+    let client = aws_sdk_route53::Client::new(sdk_config().await);
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::Cname)
+        .ttl(1800)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    client
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .expect("change record");
+}
+
+/// A schedule as Scheduler holds it.
+#[derive(Debug, Clone)]
+pub struct ScheduleSeen {
+    pub expression: String,
+    pub timezone: Option<String>,
+    pub target_arn: String,
+    pub role_arn: String,
+    pub input: Value,
+    pub raw_input: String,
+    pub flexible_window_off: bool,
+    pub delete_after_completion: bool,
+}
+
+pub async fn schedule(name: &str) -> Option<ScheduleSeen> {
+    let client = aws_sdk_scheduler::Client::new(sdk_config().await);
+    let output = client
+        .get_schedule()
+        .name(name)
+        .group_name(SCHEDULE_GROUP)
+        .send()
+        .await
+        .ok()?;
+    let target = output.target().expect("target");
+    let raw_input = target.input().unwrap_or_default().to_owned();
+    Some(ScheduleSeen {
+        expression: output.schedule_expression().unwrap_or_default().to_owned(),
+        timezone: output.schedule_expression_timezone().map(str::to_owned),
+        target_arn: target.arn().to_owned(),
+        role_arn: target.role_arn().to_owned(),
+        input: serde_json::from_str(&raw_input).unwrap_or(Value::Null),
+        raw_input,
+        flexible_window_off: output
+            .flexible_time_window()
+            .is_some_and(|w| w.mode() == &aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off),
+        delete_after_completion: output.action_after_completion()
+            == Some(&aws_sdk_scheduler::types::ActionAfterCompletion::Delete),
+    })
+}
+
+/// Names of the schedules in the test group that mention `domain`.
+pub async fn schedules_for(domain: &str) -> Vec<String> {
+    let client = aws_sdk_scheduler::Client::new(sdk_config().await);
+    let output = client
+        .list_schedules()
+        .group_name(SCHEDULE_GROUP)
+        .max_results(100)
+        .send()
+        .await
+        .expect("list");
+    let mut names: Vec<String> = output
+        .schedules()
+        .iter()
+        .filter_map(|s| s.name().map(str::to_owned))
+        .filter(|n| n.contains(domain))
+        .collect();
+    names.sort();
+    names
+}
+
+/// Scheduler's `ActionAfterCompletion: DELETE`, which the emulator never performs.
+pub async fn complete_schedule(name: &str) {
+    let client = aws_sdk_scheduler::Client::new(sdk_config().await);
+    client
+        .delete_schedule()
+        .name(name)
+        .group_name(SCHEDULE_GROUP)
+        .send()
+        .await
+        .expect("delete schedule");
+}
+
+pub async fn ses_identities() -> Vec<String> {
+    let client = aws_sdk_ses::Client::new(sdk_config().await);
+    let mut names = client
+        .list_identities()
+        .max_items(1000)
+        .send()
+        .await
+        .expect("list identities")
+        .identities()
+        .to_vec();
+    names.sort();
+    names
+}
+
+pub async fn delete_identity(domain: &str) {
+    let client = aws_sdk_ses::Client::new(sdk_config().await);
+    client
+        .delete_identity()
+        .identity(domain)
+        .send()
+        .await
+        .expect("delete identity");
+}
+
+/// The harness's view of a domain's DKIM state (tokens, generation, status).
+pub async fn dkim_state(domain: &str) -> Value {
+    harness_request(
+        "GET",
+        &format!("/_harness/ses/dkim-status?domain={domain}"),
+        None,
+    )
+    .await
+}
+
+/// Make SES report `status` for a domain (None lets it compute the status again).
+pub async fn force_dkim_status(domain: &str, status: Option<&str>) {
+    let body = serde_json::json!({"domain": domain, "status": status}).to_string();
+    let answer = harness_request("POST", "/_harness/ses/dkim-status", Some(body)).await;
+    assert_eq!(answer["domain"], domain, "harness answered {answer}");
+}
+
+async fn harness_request(method: &str, path: &str, body: Option<String>) -> Value {
+    let url = endpoint();
+    let host = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("connect to emulator");
+    let body = body.unwrap_or_default();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.expect("read");
+    let (_, json) = response.split_once("\r\n\r\n").expect("http response");
+    serde_json::from_str(json).unwrap_or_else(|_| panic!("harness answered {response}"))
+}
+
+/// An SQS queue subscribed to this domain's outcome events, as a consumer would be.
+pub struct Subscriber {
+    queue_url: String,
+    sqs: aws_sdk_sqs::Client,
+}
+
+impl Subscriber {
+    pub async fn for_domain(domain: &str) -> Self {
+        ensure_shared_resources().await;
+        let config = sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(config);
+        let events = aws_sdk_eventbridge::Client::new(config);
+        let queue_name = format!("outcomes-{}", domain.replace('.', "-"));
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(&queue_name)
+            .send()
+            .await
+            .expect("queue")
+            .queue_url()
+            .unwrap()
+            .to_owned();
+        let queue_arn = format!("arn:aws:sqs:{REGION}:123456789012:{queue_name}");
+        let pattern =
+            serde_json::json!({"source": ["dkim-autopilot"], "detail": {"domain": [domain]}});
+        events
+            .put_rule()
+            .name(&queue_name)
+            .event_bus_name(EVENT_BUS)
+            .event_pattern(pattern.to_string())
+            .send()
+            .await
+            .expect("rule");
+        events
+            .put_targets()
+            .rule(&queue_name)
+            .event_bus_name(EVENT_BUS)
+            .targets(
+                aws_sdk_eventbridge::types::Target::builder()
+                    .id("queue")
+                    .arn(queue_arn)
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .expect("target");
+        Self { queue_url, sqs }
+    }
+
+    /// Every event delivered so far, oldest first.
+    pub async fn received(&self) -> Vec<Value> {
+        let mut events = Vec::new();
+        loop {
+            let output = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            if output.messages().is_empty() {
+                return events;
+            }
+            for message in output.messages() {
+                events.push(
+                    serde_json::from_str(message.body().unwrap_or("null")).expect("event json"),
+                );
+                self.sqs
+                    .delete_message()
+                    .queue_url(&self.queue_url)
+                    .receipt_handle(message.receipt_handle().unwrap())
+                    .send()
+                    .await
+                    .expect("delete message");
+            }
+        }
+    }
+
+    pub async fn detail_types(&self) -> Vec<String> {
+        self.received()
+            .await
+            .iter()
+            .map(|e| e["detail-type"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+/// Fire the schedule the way Scheduler would: read its input, invoke with it.
+pub async fn fire(aws: &Aws, schedule_name: &str, now: DateTime<Utc>) -> Result<Response, String> {
+    let seen = schedule(schedule_name)
+        .await
+        .unwrap_or_else(|| panic!("schedule {schedule_name} should exist"));
+    complete_schedule(schedule_name).await;
+    invoke_at(aws, &seen.raw_input, now).await
+}

@@ -1,0 +1,1102 @@
+"""Static checks of the SAM template's IAM shape and failure handling.
+
+Each ``check_*`` function returns a list of problems (empty = fine). The tests
+assert that the real template.yaml has none, and - so that no check can pass
+vacuously - that every check flags at least one deliberately widened or broken
+copy of the template (see MUTATIONS at the bottom).
+
+The template is parsed with cfn-lint's decoder (it understands !Ref, !Sub,
+!GetAtt, ... and keeps line numbers), and intrinsic functions are evaluated by
+a small resolver for a few deployment scenarios, so the checks compare concrete
+ARNs rather than template syntax.
+
+Run: .venv/bin/python -m pytest tests/test_template.py -q
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from cfnlint.decode import decode_str
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATE_PATH = ROOT / "template.yaml"
+
+STACK = "dkim"
+ACCOUNT = "123456789012"
+FUNCTION_NAME = f"{STACK}-dkim-autopilot"
+
+# The function role's complete action set: one statement per action.
+EXPECTED_FUNCTION_ACTIONS = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "ses:VerifyDomainDkim",
+    "ses:GetIdentityDkimAttributes",
+    "route53:GetHostedZone",
+    "route53:ListHostedZonesByName",
+    "route53:ListResourceRecordSets",
+    "route53:ChangeResourceRecordSets",
+    "scheduler:CreateSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:DeleteSchedule",
+    "iam:PassRole",
+    "events:PutEvents",
+    "sqs:SendMessage",
+}
+
+# Actions that have no resource-level permissions, so "*" is the only option.
+STAR_RESOURCE_ALLOWED = {
+    "ses:VerifyDomainDkim",
+    "ses:GetIdentityDkimAttributes",
+    "route53:ListHostedZonesByName",
+}
+
+EXPECTED_ENV = {
+    "SCHEDULER_ROLE_ARN",
+    "SCHEDULE_GROUP",
+    "DKIM_RECORD_TTL",
+    "SES_REGION",
+    "FIRST_CHECK_DELAY_MINUTES",
+    "DKIM_RECORD_DOMAIN",
+    "EVENT_BUS_NAME",
+    "SCHEDULER_DEAD_LETTER_ARN",
+    "VERIFICATION_DEADLINE_HOURS",
+    "MAX_VERIFICATION_RESTARTS",
+}
+
+ROUTE53_CONDITION = {
+    "ForAllValues:StringEquals": {
+        "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"],
+        "route53:ChangeResourceRecordSetsActions": ["UPSERT", "DELETE"],
+    },
+    "ForAllValues:StringLike": {
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["*._domainkey.*"],
+    },
+    "Null": {
+        "route53:ChangeResourceRecordSetsRecordTypes": "false",
+        "route53:ChangeResourceRecordSetsActions": "false",
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames": "false",
+    },
+}
+
+ROUTE53_PATTERN = {
+    "source": ["aws.route53"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {
+        "eventSource": ["route53.amazonaws.com"],
+        "eventName": ["CreateHostedZone"],
+    },
+}
+ROUTE53_DOMAINS_PATTERN = {
+    "source": ["aws.route53domains"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    "detail": {
+        "eventSource": ["route53domains.amazonaws.com"],
+        # CloudTrail writes domain-registration event names lowercase-first.
+        "eventName": ["registerDomain"],
+    },
+}
+
+
+# ---------------------------------------------------------------------------
+# Loading and a small intrinsic-function resolver
+# ---------------------------------------------------------------------------
+
+
+def template_text() -> str:
+    return TEMPLATE_PATH.read_text()
+
+
+def load_nodes(text: str) -> dict:
+    """Template as cfn-lint nodes (dict/str subclasses with line marks)."""
+    tpl, matches = decode_str(text)
+    assert not matches, [str(m) for m in matches]
+    assert tpl is not None
+    return tpl
+
+
+def load(text: str | None = None) -> dict:
+    """Template as plain JSON-like data."""
+    return json.loads(json.dumps(load_nodes(template_text() if text is None else text)))
+
+
+NO_VALUE = object()
+
+
+class Resolver:
+    """Evaluates the intrinsic functions this template uses for one scenario."""
+
+    def __init__(self, tpl: dict, region: str = "us-east-1", partition: str = "aws", **params: Any):
+        self.tpl = tpl
+        self.pseudo = {
+            "AWS::Region": region,
+            "AWS::Partition": partition,
+            "AWS::AccountId": ACCOUNT,
+            "AWS::StackName": STACK,
+            "AWS::URLSuffix": "amazonaws.com",
+        }
+        self.params: dict[str, Any] = {}
+        for name, spec in tpl.get("Parameters", {}).items():
+            value = params.get(name, spec.get("Default"))
+            if spec.get("Type") == "CommaDelimitedList":
+                if isinstance(value, str):
+                    value = value.split(",") if value else [""]
+            elif value is not None:
+                value = str(value)
+            self.params[name] = value
+
+    def condition(self, name: str) -> bool:
+        return bool(self.resolve(self.tpl["Conditions"][name]))
+
+    def ref(self, name: str) -> Any:
+        if name in self.pseudo:
+            return self.pseudo[name]
+        if name == "AWS::NoValue":
+            return NO_VALUE
+        if name in self.params:
+            return self.params[name]
+        if name in self.tpl["Resources"]:
+            return f"<Ref {name}>"
+        raise KeyError(f"unknown Ref {name}")
+
+    def sub(self, text: str, variables: dict) -> str:
+        def repl(m: re.Match) -> str:
+            key = m.group(1)
+            if key in variables:
+                return str(variables[key])
+            if "." in key:
+                logical, attr = key.split(".", 1)
+                return f"<GetAtt {logical}.{attr}>"
+            return str(self.ref(key))
+
+        return re.sub(r"\$\{([^}!]+)\}", repl, text)
+
+    def resolve(self, node: Any) -> Any:
+        if isinstance(node, list):
+            out = [self.resolve(n) for n in node]
+            return [o for o in out if o is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Ref":
+                return self.ref(arg)
+            if fn == "Fn::Sub":
+                if isinstance(arg, str):
+                    return self.sub(arg, {})
+                text, variables = arg
+                return self.sub(text, {k: self.resolve(v) for k, v in variables.items()})
+            if fn == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return f"<GetAtt {logical}.{attr}>"
+            if fn == "Fn::If":
+                cond, yes, no = arg
+                return self.resolve(yes if self.condition(cond) else no)
+            if fn == "Fn::Join":
+                delim, items = arg
+                return delim.join(str(i) for i in self.resolve(items))
+            if fn == "Fn::Split":
+                delim, text = arg
+                return self.resolve(text).split(delim)
+            if fn == "Fn::Equals":
+                a, b = (self.resolve(x) for x in arg)
+                return str(a) == str(b)
+            if fn == "Fn::Not":
+                return not self.resolve(arg[0])
+            if fn == "Fn::And":
+                return all(self.resolve(x) for x in arg)
+            if fn == "Fn::Or":
+                return any(self.resolve(x) for x in arg)
+            if fn == "Condition":
+                return self.condition(arg)
+        return {k: self.resolve(v) for k, v in node.items() if self.resolve(v) is not NO_VALUE}
+
+    def resources(self) -> dict:
+        """Resources that exist in this scenario, with properties resolved."""
+        out = {}
+        for name, res in self.tpl["Resources"].items():
+            if "Condition" in res and not self.condition(res["Condition"]):
+                continue
+            out[name] = {
+                "Type": res["Type"],
+                "Properties": self.resolve(res.get("Properties", {})),
+                "Metadata": res.get("Metadata", {}),
+                "Condition": res.get("Condition"),
+            }
+        return out
+
+
+# Deployment scenarios every semantic check runs under.
+SCENARIOS: dict[str, dict] = {
+    "us-east-1 defaults": {"region": "us-east-1"},
+    "eu-west-1 defaults": {"region": "eu-west-1"},
+    "us-east-1 hosted zones + custom bus": {
+        "region": "us-east-1",
+        "HostedZoneIds": "ZONEA,ZONEB",
+        "InboundEventBusName": "onboarding",
+        "OutcomeEventBusName": "dkim-outcomes",
+    },
+    "govcloud hosted zones": {"region": "us-gov-west-1", "partition": "aws-us-gov", "HostedZoneIds": "ZONEA"},
+}
+
+
+def as_list(x: Any) -> list:
+    return x if isinstance(x, list) else [x]
+
+
+def policy_documents(node: Any, path: str = "") -> list[tuple[str, dict]]:
+    """Every IAM policy document (anything with a Statement) below node."""
+    found = []
+    if isinstance(node, dict):
+        if "Statement" in node:
+            found.append((path, node))
+        for k, v in node.items():
+            found.extend(policy_documents(v, f"{path}/{k}"))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            found.extend(policy_documents(v, f"{path}/{i}"))
+    return found
+
+
+def statements(doc: dict) -> list[dict]:
+    return as_list(doc["Statement"])
+
+
+def role_statements(resources: dict, role: str) -> list[dict]:
+    props = resources[role]["Properties"]
+    out = []
+    for policy in props.get("Policies", []):
+        out.extend(statements(policy["PolicyDocument"]))
+    return out
+
+
+def fn_arn(r: Resolver) -> str:
+    p = r.pseudo
+    return f"arn:{p['AWS::Partition']}:lambda:{p['AWS::Region']}:{ACCOUNT}:function:{FUNCTION_NAME}"
+
+
+# ---------------------------------------------------------------------------
+# Checks. Each takes the plain template (and the text where needed) and
+# returns a list of problems.
+# ---------------------------------------------------------------------------
+
+
+def check_no_wildcard_actions(tpl: dict) -> list[str]:
+    """No "*" action, no "svc:*" or "svc:Prefix*", no NotAction - anywhere."""
+    problems = []
+    for path, doc in policy_documents(tpl["Resources"]):
+        for st in statements(doc):
+            if "NotAction" in st:
+                problems.append(f"{path}: NotAction used")
+            for action in as_list(st.get("Action", [])):
+                if not isinstance(action, str) or "*" in action or "?" in action:
+                    problems.append(f"{path}: wildcard/non-literal action {action!r}")
+    for name, res in tpl["Resources"].items():
+        if res["Type"] == "AWS::Serverless::Function" and "Policies" in res.get("Properties", {}):
+            problems.append(f"{name}: SAM Policies used instead of the explicit role")
+        if res["Type"] == "AWS::IAM::Role" and res.get("Properties", {}).get("ManagedPolicyArns"):
+            problems.append(f"{name}: managed policies attached")
+    return problems
+
+
+def check_function_role(tpl: dict) -> list[str]:
+    """Exact action set, one action and a unique Sid per statement, Allow only,
+    "*" resources only for actions without resource-level permissions."""
+    problems = []
+    fn = tpl["Resources"]["DkimAutopilotFunction"]["Properties"]
+    if fn.get("Role") != {"Fn::GetAtt": ["FunctionRole", "Arn"]}:
+        problems.append(f"function does not use FunctionRole: {fn.get('Role')!r}")
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        sts = role_statements(r.resources(), "FunctionRole")
+        actions = [a for st in sts for a in as_list(st.get("Action", []))]
+        if set(actions) != EXPECTED_FUNCTION_ACTIONS:
+            problems.append(
+                f"[{scen}] action set differs: extra {sorted(set(actions) - EXPECTED_FUNCTION_ACTIONS)}, "
+                f"missing {sorted(EXPECTED_FUNCTION_ACTIONS - set(actions))}"
+            )
+        sids = [st.get("Sid") for st in sts]
+        if None in sids or len(set(sids)) != len(sids):
+            problems.append(f"[{scen}] every statement needs a unique Sid: {sids}")
+        for st in sts:
+            acts = as_list(st.get("Action", []))
+            if len(acts) != 1:
+                problems.append(f"[{scen}] {st.get('Sid')}: {len(acts)} actions in one statement")
+            if st.get("Effect") != "Allow":
+                problems.append(f"[{scen}] {st.get('Sid')}: Effect {st.get('Effect')}")
+            if "NotResource" in st:
+                problems.append(f"[{scen}] {st.get('Sid')}: NotResource used")
+            for res in as_list(st.get("Resource", [])):
+                if res == "*" and not set(acts) <= STAR_RESOURCE_ALLOWED:
+                    problems.append(f"[{scen}] {st.get('Sid')}: Resource '*' for {acts}")
+                if "*" in res and res != "*":
+                    region, account = r.pseudo["AWS::Region"], ACCOUNT
+                    if acts[0].startswith(("logs:", "scheduler:")) and f":{region}:{account}:" not in res:
+                        problems.append(f"[{scen}] {st.get('Sid')}: wildcard resource not pinned to region/account: {res}")
+    return problems
+
+
+def _statement_for(sts: list[dict], action: str) -> list[dict]:
+    return [st for st in sts if action in as_list(st.get("Action", []))]
+
+
+def check_logs_scoped(tpl: dict) -> list[str]:
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        sts = role_statements(r.resources(), "FunctionRole")
+        p = r.pseudo
+        want = f"arn:{p['AWS::Partition']}:logs:{p['AWS::Region']}:{ACCOUNT}:log-group:<Ref FunctionLogGroup>:*"
+        for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            for st in _statement_for(sts, action):
+                if as_list(st["Resource"]) != [want]:
+                    problems.append(f"[{scen}] {action} on {st['Resource']!r}, want {want}")
+    group = tpl["Resources"]["FunctionLogGroup"]["Properties"]
+    if group.get("LogGroupName") != {"Fn::Sub": "/aws/lambda/${AWS::StackName}-dkim-autopilot"}:
+        problems.append(f"log group name {group.get('LogGroupName')!r}")
+    if group.get("RetentionInDays") != {"Ref": "LogRetentionDays"}:
+        problems.append("log group retention is not the LogRetentionDays parameter")
+    return problems
+
+
+def check_route53(tpl: dict) -> list[str]:
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        sts = role_statements(r.resources(), "FunctionRole")
+        part = r.pseudo["AWS::Partition"]
+        zones = [z for z in r.params["HostedZoneIds"] if z]
+        want = (
+            [f"arn:{part}:route53:::hostedzone/{z}" for z in zones]
+            if zones
+            else [f"arn:{part}:route53:::hostedzone/*"]
+        )
+        change = _statement_for(sts, "route53:ChangeResourceRecordSets")
+        if len(change) != 1:
+            problems.append(f"[{scen}] {len(change)} ChangeResourceRecordSets statements")
+        for st in change:
+            if st.get("Condition") != ROUTE53_CONDITION:
+                problems.append(f"[{scen}] ChangeResourceRecordSets condition is {st.get('Condition')!r}")
+        for action in ("route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"):
+            for st in _statement_for(sts, action):
+                if as_list(st["Resource"]) != want:
+                    problems.append(f"[{scen}] {action} on {st['Resource']!r}, want {want}")
+    return problems
+
+
+def check_scheduler_scoped(tpl: dict) -> list[str]:
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        sts = role_statements(r.resources(), "FunctionRole")
+        p = r.pseudo
+        want = f"arn:{p['AWS::Partition']}:scheduler:{p['AWS::Region']}:{ACCOUNT}:schedule/<Ref ScheduleGroup>/*"
+        actions = set()
+        for st in sts:
+            for a in as_list(st.get("Action", [])):
+                if a.startswith("scheduler:"):
+                    actions.add(a)
+                    if as_list(st["Resource"]) != [want]:
+                        problems.append(f"[{scen}] {a} on {st['Resource']!r}, want {want}")
+        if actions != {"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"}:
+            problems.append(f"[{scen}] scheduler actions {sorted(actions)}")
+    group = tpl["Resources"].get("ScheduleGroup", {})
+    if group.get("Type") != "AWS::Scheduler::ScheduleGroup":
+        problems.append("no AWS::Scheduler::ScheduleGroup named ScheduleGroup")
+    return problems
+
+
+def check_pass_role(tpl: dict) -> list[str]:
+    problems = []
+    r = Resolver(tpl)
+    sts = _statement_for(role_statements(r.resources(), "FunctionRole"), "iam:PassRole")
+    if len(sts) != 1:
+        return [f"{len(sts)} iam:PassRole statements"]
+    st = sts[0]
+    if as_list(st["Resource"]) != ["<GetAtt SchedulerInvokeRole.Arn>"]:
+        problems.append(f"PassRole on {st['Resource']!r}")
+    if st.get("Condition") != {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}}:
+        problems.append(f"PassRole condition {st.get('Condition')!r}")
+    return problems
+
+
+def check_put_events(tpl: dict) -> list[str]:
+    problems = []
+    if tpl["Parameters"]["OutcomeEventBusName"].get("Default") != "default":
+        problems.append("OutcomeEventBusName default is not 'default'")
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        res = r.resources()
+        p = r.pseudo
+        bus = r.params["OutcomeEventBusName"]
+        want = f"arn:{p['AWS::Partition']}:events:{p['AWS::Region']}:{ACCOUNT}:event-bus/{bus}"
+        sts = _statement_for(role_statements(res, "FunctionRole"), "events:PutEvents")
+        if [as_list(st["Resource"]) for st in sts] != [[want]]:
+            problems.append(f"[{scen}] PutEvents on {[st['Resource'] for st in sts]!r}, want {want}")
+        env = res["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]
+        if env.get("EVENT_BUS_NAME") != bus:
+            problems.append(f"[{scen}] EVENT_BUS_NAME={env.get('EVENT_BUS_NAME')!r} but policy allows bus {bus!r}")
+    return problems
+
+
+def check_on_failure_destination(tpl: dict) -> list[str]:
+    problems = []
+    r = Resolver(tpl)
+    res = r.resources()
+    cfg = res["DkimAutopilotFunction"]["Properties"].get("EventInvokeConfig", {})
+    retries = cfg.get("MaximumRetryAttempts")
+    age = cfg.get("MaximumEventAgeInSeconds")
+    if not isinstance(retries, int) or not 0 <= retries <= 2:
+        problems.append(f"EventInvokeConfig.MaximumRetryAttempts={retries!r}")
+    if not isinstance(age, int) or not 60 <= age <= 21600:
+        problems.append(f"EventInvokeConfig.MaximumEventAgeInSeconds={age!r}")
+    on_failure = cfg.get("DestinationConfig", {}).get("OnFailure", {})
+    dest = on_failure.get("Destination")
+    if on_failure.get("Type") != "SQS" or not (isinstance(dest, str) and dest.startswith("<GetAtt ")):
+        problems.append(f"OnFailure destination {on_failure!r}")
+    else:
+        queue = dest[len("<GetAtt "):-len(".Arn>")]
+        if res.get(queue, {}).get("Type") != "AWS::SQS::Queue":
+            problems.append(f"OnFailure destination {queue} is not an SQS queue of this stack")
+        sts = _statement_for(role_statements(res, "FunctionRole"), "sqs:SendMessage")
+        if [as_list(st["Resource"]) for st in sts] != [[dest]]:
+            problems.append(f"function may SendMessage to {[st['Resource'] for st in sts]!r}, want only {dest}")
+    return problems
+
+
+def check_scheduler_role(tpl: dict) -> list[str]:
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        res = r.resources()
+        role = res["SchedulerInvokeRole"]["Properties"]
+        if role.get("ManagedPolicyArns"):
+            problems.append(f"[{scen}] Scheduler role has managed policies")
+        trust = statements(role["AssumeRolePolicyDocument"])
+        want_trust = [{
+            "Sid": "TrustSchedulerFromThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }]
+        if trust != want_trust:
+            problems.append(f"[{scen}] Scheduler trust policy {trust!r}")
+        granted = {}
+        for st in role_statements(res, "SchedulerInvokeRole"):
+            if st.get("Effect") != "Allow" or "Condition" in st and st["Condition"]:
+                problems.append(f"[{scen}] unexpected statement shape {st!r}")
+            for a in as_list(st.get("Action", [])):
+                granted.setdefault(a, []).extend(as_list(st.get("Resource", [])))
+        want = {
+            "lambda:InvokeFunction": [fn_arn(r), fn_arn(r) + ":*"],
+            "sqs:SendMessage": ["<GetAtt SchedulerDeadLetterQueue.Arn>"],
+        }
+        if granted != want:
+            problems.append(f"[{scen}] Scheduler role grants {granted!r}, want {want!r}")
+        fn = res["DkimAutopilotFunction"]["Properties"]
+        if fn.get("FunctionName") != FUNCTION_NAME:
+            problems.append(f"[{scen}] function name {fn.get('FunctionName')!r} != {FUNCTION_NAME}")
+        env = fn["Environment"]["Variables"]
+        if env.get("SCHEDULER_ROLE_ARN") != "<GetAtt SchedulerInvokeRole.Arn>":
+            problems.append(f"[{scen}] SCHEDULER_ROLE_ARN={env.get('SCHEDULER_ROLE_ARN')!r}")
+        if env.get("SCHEDULER_DEAD_LETTER_ARN") != "<GetAtt SchedulerDeadLetterQueue.Arn>":
+            problems.append(f"[{scen}] SCHEDULER_DEAD_LETTER_ARN={env.get('SCHEDULER_DEAD_LETTER_ARN')!r}")
+        if env.get("SCHEDULE_GROUP") != "<Ref ScheduleGroup>":
+            problems.append(f"[{scen}] SCHEDULE_GROUP={env.get('SCHEDULE_GROUP')!r}")
+    return problems
+
+
+def _rules_by_pattern(res: dict) -> dict[str, str]:
+    """Map 'custom' / 'route53' / 'route53domains' to the rule's logical id."""
+    out = {}
+    for name, rr in res.items():
+        if rr["Type"] != "AWS::Events::Rule":
+            continue
+        source = rr["Properties"].get("EventPattern", {}).get("source", [None])[0]
+        kind = {"aws.route53": "route53", "aws.route53domains": "route53domains"}.get(source, "custom")
+        out[kind] = name
+    return out
+
+
+def check_rules(tpl: dict) -> list[str]:
+    problems = []
+    raw = tpl["Resources"]
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        res = r.resources()
+        rules = _rules_by_pattern(res)
+        expected_kinds = {"custom"} | ({"route53", "route53domains"} if kw["region"] == "us-east-1" else set())
+        if set(rules) != expected_kinds:
+            problems.append(f"[{scen}] rules created: {sorted(rules)}, want {sorted(expected_kinds)}")
+        perms = {
+            rr["Properties"].get("SourceArn"): (name, rr)
+            for name, rr in res.items()
+            if rr["Type"] == "AWS::Lambda::Permission"
+        }
+        dlq_policy = res["EventRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]
+        allowed_sources = [
+            s for st in statements(dlq_policy)
+            for s in as_list(st.get("Condition", {}).get("ArnEquals", {}).get("aws:SourceArn", []))
+        ]
+        for kind, name in rules.items():
+            props = res[name]["Properties"]
+            pattern = props.get("EventPattern")
+            if kind == "custom":
+                want_pattern = {"source": [r.params["CustomEventSource"]], "detail-type": ["Domain Registered"]}
+                if props.get("EventBusName") != r.params["InboundEventBusName"]:
+                    problems.append(f"[{scen}] custom rule on bus {props.get('EventBusName')!r}")
+            else:
+                want_pattern = ROUTE53_PATTERN if kind == "route53" else ROUTE53_DOMAINS_PATTERN
+                if props.get("EventBusName", "default") != "default":
+                    problems.append(f"[{scen}] {name}: AWS events only reach the default bus")
+            if pattern != want_pattern:
+                problems.append(f"[{scen}] {name} pattern {pattern!r}, want {want_pattern!r}")
+            if not raw[name].get("Condition"):
+                problems.append(f"{name} is not switchable (no Condition)")
+            targets = props.get("Targets", [])
+            if len(targets) != 1:
+                problems.append(f"[{scen}] {name} has {len(targets)} targets")
+            for t in targets:
+                if t.get("Arn") != "<GetAtt DkimAutopilotFunction.Arn>":
+                    problems.append(f"[{scen}] {name} target {t.get('Arn')!r}")
+                dlq = t.get("DeadLetterConfig", {}).get("Arn", "")
+                if not (isinstance(dlq, str) and dlq.startswith("<GetAtt ")
+                        and res.get(dlq[8:-5], {}).get("Type") == "AWS::SQS::Queue"):
+                    problems.append(f"[{scen}] {name} target DeadLetterConfig {t.get('DeadLetterConfig')!r}")
+                rp = t.get("RetryPolicy", {})
+                if not (isinstance(rp.get("MaximumRetryAttempts"), int) and 0 <= rp["MaximumRetryAttempts"] <= 185):
+                    problems.append(f"[{scen}] {name} RetryPolicy.MaximumRetryAttempts {rp.get('MaximumRetryAttempts')!r}")
+                if not (isinstance(rp.get("MaximumEventAgeInSeconds"), int) and 60 <= rp["MaximumEventAgeInSeconds"] <= 86400):
+                    problems.append(f"[{scen}] {name} RetryPolicy.MaximumEventAgeInSeconds {rp.get('MaximumEventAgeInSeconds')!r}")
+            perm = perms.get(f"<GetAtt {name}.Arn>")
+            if perm is None:
+                problems.append(f"[{scen}] no Lambda::Permission with SourceArn = {name}")
+            else:
+                pname, pr = perm
+                pp = pr["Properties"]
+                if (pp.get("Principal"), pp.get("Action"), pp.get("FunctionName")) != (
+                    "events.amazonaws.com", "lambda:InvokeFunction", "<Ref DkimAutopilotFunction>"
+                ):
+                    problems.append(f"[{scen}] permission {pname} is {pp!r}")
+                if raw[pname].get("Condition") != raw[name].get("Condition"):
+                    problems.append(f"{pname} and {name} have different Conditions")
+            # The DLQ policy must let EventBridge write for this rule.
+            p = r.pseudo
+            rule_name = props.get("Name")
+            prefix = f"arn:{p['AWS::Partition']}:events:{p['AWS::Region']}:{ACCOUNT}:rule/"
+            bus = props.get("EventBusName", "default")
+            want_arn = prefix + (rule_name if bus == "default" else f"{bus}/{rule_name}")
+            if want_arn not in allowed_sources:
+                problems.append(f"[{scen}] DLQ policy does not allow {want_arn}")
+        # Every Lambda::Permission must be tied to one rule (no open invokes).
+        for src, (pname, _) in perms.items():
+            if not (isinstance(src, str) and src[8:-5] in rules.values()):
+                problems.append(f"[{scen}] permission {pname} has SourceArn {src!r}")
+    # The AWS-source rules exist only in us-east-1, whatever their parameter says.
+    conds = tpl["Conditions"]
+    if conds.get("IsUsEast1") != {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}:
+        problems.append(f"IsUsEast1 is {conds.get('IsUsEast1')!r}")
+    for cond in ("CreateRoute53HostedZoneRule", "CreateRoute53DomainsRule"):
+        parts = conds.get(cond, {}).get("Fn::And", [])
+        if {"Condition": "IsUsEast1"} not in parts:
+            problems.append(f"{cond} does not require IsUsEast1")
+    return problems
+
+
+def check_function(tpl: dict) -> list[str]:
+    problems = []
+    fn = tpl["Resources"]["DkimAutopilotFunction"]
+    props = fn["Properties"]
+    want = {
+        "Runtime": "provided.al2023",
+        "Architectures": ["arm64"],
+        "Handler": "bootstrap",
+        "CodeUri": ".",
+        "MemorySize": {"Ref": "MemorySize"},
+        "Timeout": {"Ref": "Timeout"},
+        "ReservedConcurrentExecutions": {"Ref": "ReservedConcurrency"},
+        "FunctionName": {"Fn::Sub": "${AWS::StackName}-dkim-autopilot"},
+    }
+    for k, v in want.items():
+        if props.get(k) != v:
+            problems.append(f"function {k}={props.get(k)!r}, want {v!r}")
+    if fn.get("Metadata") != {"BuildMethod": "rust-cargolambda", "BuildProperties": {"Binary": "dkim-autopilot"}}:
+        problems.append(f"function Metadata {fn.get('Metadata')!r}")
+    log = props.get("LoggingConfig", {})
+    if log.get("LogFormat") != "JSON" or "ApplicationLogLevel" not in log or "SystemLogLevel" not in log:
+        problems.append(f"LoggingConfig {log!r}")
+    params = tpl["Parameters"]
+    defaults = {"MemorySize": 256, "Timeout": 60, "ReservedConcurrency": 1, "DkimRecordTtl": 1800,
+                "FirstCheckDelayMinutes": 5, "VerificationDeadlineHours": 72, "MaxVerificationRestarts": 3,
+                "CustomEventSource": "my.saas.onboarding", "InboundEventBusName": "default"}
+    for name, value in defaults.items():
+        if str(params.get(name, {}).get("Default")) != str(value):
+            problems.append(f"parameter {name} default {params.get(name, {}).get('Default')!r}, want {value!r}")
+    if "VerifyDomainDkim" not in params.get("ReservedConcurrency", {}).get("Description", ""):
+        problems.append("ReservedConcurrency description does not explain the SES rate-limit trade-off")
+    env = props.get("Environment", {}).get("Variables", {})
+    if set(env) != EXPECTED_ENV:
+        problems.append(f"env vars: extra {sorted(set(env) - EXPECTED_ENV)}, missing {sorted(EXPECTED_ENV - set(env))}")
+    return problems
+
+
+def check_queues(tpl: dict) -> list[str]:
+    problems = []
+    queues = {n: r for n, r in tpl["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    if len(queues) < 2:
+        problems.append(f"only {len(queues)} SQS queues")
+    for name, q in queues.items():
+        p = q.get("Properties", {})
+        if p.get("SqsManagedSseEnabled") is not True and "KmsMasterKeyId" not in p:
+            problems.append(f"{name}: no server-side encryption")
+        if p.get("MessageRetentionPeriod") != 1209600:
+            problems.append(f"{name}: retention {p.get('MessageRetentionPeriod')!r}, want 14 days")
+    return problems
+
+
+def check_wildcard_resources_commented(text: str) -> list[str]:
+    """Every IAM Resource containing "*" has a YAML comment on the line right
+    above its "Resource:" key or right above the list item holding the "*"."""
+    problems = []
+    lines = text.splitlines()
+    tpl = load_nodes(text)
+
+    def has_star(node: Any) -> bool:
+        if isinstance(node, str):
+            return "*" in node
+        if isinstance(node, dict):
+            return any(has_star(v) for v in node.values())
+        if isinstance(node, list):
+            return any(has_star(v) for v in node)
+        return False
+
+    def comment_above(line_no: int) -> bool:  # 0-based line of the key/item
+        return line_no > 0 and lines[line_no - 1].strip().startswith("#")
+
+    for path, doc in policy_documents(tpl["Resources"]):
+        for st in as_list(doc["Statement"]):
+            for key in st:
+                if key != "Resource" or not has_star(st[key]):
+                    continue
+                if comment_above(key.start_mark.line):
+                    continue
+                value = st[key]
+                items = value if isinstance(value, list) else []
+                starred = [i for i in items if has_star(i)]
+                if starred and all(comment_above(_first_line(i)) for i in starred):
+                    continue
+                problems.append(f"line {key.start_mark.line + 1}: wildcard Resource without a justifying comment")
+    return problems
+
+
+def _first_line(node: Any) -> int:
+    if hasattr(node, "start_mark"):
+        return node.start_mark.line
+    if isinstance(node, dict):
+        return min(_first_line(k) for k in node)
+    raise TypeError(node)
+
+
+SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
+    check_no_wildcard_actions,
+    check_function_role,
+    check_logs_scoped,
+    check_route53,
+    check_scheduler_scoped,
+    check_pass_role,
+    check_put_events,
+    check_on_failure_destination,
+    check_scheduler_role,
+    check_rules,
+    check_function,
+    check_queues,
+]
+
+
+# ---------------------------------------------------------------------------
+# Tests on the real template
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", SEMANTIC_CHECKS, ids=lambda c: c.__name__)
+def test_template(check):
+    assert check(load()) == []
+
+
+def test_wildcard_resources_are_commented():
+    assert check_wildcard_resources_commented(template_text()) == []
+
+
+def test_transform_and_outputs():
+    tpl = load()
+    assert tpl["Transform"] == "AWS::Serverless-2016-10-31"
+    outputs = tpl["Outputs"]
+    for name in ("FunctionArn", "FunctionName", "ScheduleGroupName", "SchedulerRoleArn",
+                 "EventRuleDeadLetterQueueUrl", "AsyncFailureQueueUrl", "SchedulerDeadLetterQueueUrl",
+                 "CustomDomainRegisteredRuleName", "Route53HostedZoneCreatedRuleName",
+                 "Route53DomainRegisteredRuleName"):
+        assert name in outputs, name
+
+
+def test_put_events_sample_matches_custom_rule():
+    """events/cli/put-events-custom.json must be matched by the custom rule."""
+    entries = json.loads((ROOT / "events" / "cli" / "put-events-custom.json").read_text())
+    tpl = load()
+    props = Resolver(tpl).resources()["CustomDomainRegisteredRule"]["Properties"]
+    assert len(entries) == 1
+    entry = entries[0]
+    assert [entry["Source"]] == props["EventPattern"]["source"]
+    assert [entry["DetailType"]] == props["EventPattern"]["detail-type"]
+    assert entry["EventBusName"] == props["EventBusName"]
+    assert "domain" in json.loads(entry["Detail"])
+
+
+# ---------------------------------------------------------------------------
+# Every check must be able to fail: widen / break a copy, expect a problem.
+# ---------------------------------------------------------------------------
+
+
+def _fn_statement(tpl: dict, sid: str) -> dict:
+    for st in tpl["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if st["Sid"] == sid:
+            return st
+    raise KeyError(sid)
+
+
+def _sched_statement(tpl: dict, sid: str) -> dict:
+    for st in tpl["Resources"]["SchedulerInvokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if st["Sid"] == sid:
+            return st
+    raise KeyError(sid)
+
+
+def _set(d: dict, path: list, value: Any) -> None:
+    for p in path[:-1]:
+        d = d[p]
+    if value is NO_VALUE:
+        del d[path[-1]]
+    else:
+        d[path[-1]] = value
+
+
+def m_ses_star(t):
+    _fn_statement(t, "SesVerifyDomainDkim")["Action"] = "ses:*"
+
+
+def m_star_action(t):
+    _fn_statement(t, "PutOutcomeEvents")["Action"] = "*"
+
+
+def m_queue_policy_star(t):
+    t["Resources"]["EventRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]["Action"] = "sqs:*"
+
+
+def m_prefix_wildcard(t):
+    _fn_statement(t, "SchedulerGetSchedule")["Action"] = "scheduler:Get*"
+
+
+def m_managed_policy(t):
+    t["Resources"]["FunctionRole"]["Properties"]["ManagedPolicyArns"] = [
+        "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
+
+
+def m_extra_action(t):
+    t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Sid": "Extra", "Effect": "Allow", "Action": "route53:DeleteHostedZone",
+         "Resource": {"Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/*"}})
+
+
+def m_two_actions_one_statement(t):
+    _fn_statement(t, "SesVerifyDomainDkim")["Action"] = ["ses:VerifyDomainDkim", "ses:GetIdentityDkimAttributes"]
+
+
+def m_missing_sid(t):
+    del _fn_statement(t, "PutLogEvents")["Sid"]
+
+
+def m_star_resource_on_scoped_action(t):
+    _fn_statement(t, "Route53GetHostedZone")["Resource"] = "*"
+
+
+def m_logs_any_group(t):
+    _fn_statement(t, "PutLogEvents")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+
+
+def m_r53_txt(t):
+    _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Condition"]["ForAllValues:StringEquals"][
+        "route53:ChangeResourceRecordSetsRecordTypes"] = ["CNAME", "TXT"]
+
+
+def m_r53_create(t):
+    _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Condition"]["ForAllValues:StringEquals"][
+        "route53:ChangeResourceRecordSetsActions"] = ["CREATE", "UPSERT", "DELETE"]
+
+
+def m_r53_any_name(t):
+    _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Condition"]["ForAllValues:StringLike"][
+        "route53:ChangeResourceRecordSetsNormalizedRecordNames"] = ["*"]
+
+
+def m_r53_no_null_guard(t):
+    del _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Condition"]["Null"]
+
+
+def m_r53_no_condition(t):
+    del _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Condition"]
+
+
+def m_r53_ignores_zone_ids(t):
+    _fn_statement(t, "Route53ChangeDkimCnamesOnly")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/*"}
+
+
+def m_scheduler_any_group(t):
+    _fn_statement(t, "SchedulerCreateSchedule")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"}
+
+
+def m_scheduler_update(t):
+    _fn_statement(t, "SchedulerGetSchedule")["Action"] = "scheduler:UpdateSchedule"
+
+
+def m_passrole_no_condition(t):
+    del _fn_statement(t, "PassSchedulerRoleToSchedulerOnly")["Condition"]
+
+
+def m_passrole_any_role(t):
+    _fn_statement(t, "PassSchedulerRoleToSchedulerOnly")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"}
+
+
+def m_putevents_any_bus(t):
+    _fn_statement(t, "PutOutcomeEvents")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/*"}
+
+
+def m_putevents_env_mismatch(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["EVENT_BUS_NAME"] = "other"
+
+
+def m_no_retry_attempts(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["EventInvokeConfig"]["MaximumRetryAttempts"]
+
+
+def m_no_event_age(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["EventInvokeConfig"]["MaximumEventAgeInSeconds"]
+
+
+def m_no_on_failure(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["EventInvokeConfig"]["DestinationConfig"]
+
+
+def m_sqs_send_any_queue(t):
+    _fn_statement(t, "SendToOnFailureDestination")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:sqs:${AWS::Region}:${AWS::AccountId}:*"}
+
+
+def m_scheduler_role_invoke_any(t):
+    _sched_statement(t, "InvokeDkimAutopilotOnly")["Resource"].append(
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:*"})
+
+
+def m_scheduler_role_extra_action(t):
+    t["Resources"]["SchedulerInvokeRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"].append(
+        {"Sid": "Extra", "Effect": "Allow", "Action": "sqs:ReceiveMessage",
+         "Resource": {"Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]}})
+
+
+def m_scheduler_trust_no_source_account(t):
+    del t["Resources"]["SchedulerInvokeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Condition"]
+
+
+def m_scheduler_dlq_wrong_queue(t):
+    _sched_statement(t, "SendToSchedulerDeadLetterQueue")["Resource"] = {"Fn::GetAtt": ["AsyncFailureQueue", "Arn"]}
+
+
+def m_rule_no_retry_policy(t):
+    del t["Resources"]["Route53DomainRegisteredRule"]["Properties"]["Targets"][0]["RetryPolicy"]
+
+
+def m_rule_no_dlq(t):
+    del t["Resources"]["CustomDomainRegisteredRule"]["Properties"]["Targets"][0]["DeadLetterConfig"]
+
+
+def m_rule_uppercase_register(t):
+    t["Resources"]["Route53DomainRegisteredRule"]["Properties"]["EventPattern"]["detail"]["eventName"] = [
+        "RegisterDomain"]
+
+
+def m_rule_everywhere(t):
+    t["Conditions"]["CreateRoute53HostedZoneRule"] = {
+        "Fn::Equals": [{"Ref": "EnableRoute53HostedZoneRule"}, "true"]}
+
+
+def m_rule_not_switchable(t):
+    del t["Resources"]["CustomDomainRegisteredRule"]["Condition"]
+    del t["Resources"]["CustomDomainRegisteredPermission"]["Condition"]
+
+
+def m_permission_missing(t):
+    del t["Resources"]["Route53HostedZoneCreatedPermission"]
+
+
+def m_permission_open(t):
+    del t["Resources"]["CustomDomainRegisteredPermission"]["Properties"]["SourceArn"]
+
+
+def m_dlq_policy_missing_rule(t):
+    st = t["Resources"]["EventRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    st["Condition"]["ArnEquals"]["aws:SourceArn"].pop()
+
+
+def m_custom_pattern(t):
+    t["Resources"]["CustomDomainRegisteredRule"]["Properties"]["EventPattern"]["detail-type"] = ["Domain Created"]
+
+
+def m_reserved_concurrency_default(t):
+    t["Parameters"]["ReservedConcurrency"]["Default"] = 10
+
+
+def m_no_reserved_concurrency(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["ReservedConcurrentExecutions"]
+
+
+def m_env_renamed(t):
+    env = t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]
+    env["SCHEDULE_GROUP_NAME"] = env.pop("SCHEDULE_GROUP")
+
+
+def m_x86(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Architectures"] = ["x86_64"]
+
+
+def m_queue_unencrypted(t):
+    del t["Resources"]["SchedulerDeadLetterQueue"]["Properties"]["SqsManagedSseEnabled"]
+
+
+def m_queue_short_retention(t):
+    t["Resources"]["AsyncFailureQueue"]["Properties"]["MessageRetentionPeriod"] = 345600
+
+
+def m_sam_policies(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Policies"] = ["AWSLambdaExecute"]
+
+
+MUTATIONS: list[tuple[Callable, Callable]] = [
+    (m_ses_star, check_no_wildcard_actions),
+    (m_star_action, check_no_wildcard_actions),
+    (m_queue_policy_star, check_no_wildcard_actions),
+    (m_prefix_wildcard, check_no_wildcard_actions),
+    (m_managed_policy, check_no_wildcard_actions),
+    (m_sam_policies, check_no_wildcard_actions),
+    (m_extra_action, check_function_role),
+    (m_two_actions_one_statement, check_function_role),
+    (m_missing_sid, check_function_role),
+    (m_star_resource_on_scoped_action, check_function_role),
+    (m_logs_any_group, check_logs_scoped),
+    (m_r53_txt, check_route53),
+    (m_r53_create, check_route53),
+    (m_r53_any_name, check_route53),
+    (m_r53_no_null_guard, check_route53),
+    (m_r53_no_condition, check_route53),
+    (m_r53_ignores_zone_ids, check_route53),
+    (m_scheduler_any_group, check_scheduler_scoped),
+    (m_scheduler_update, check_scheduler_scoped),
+    (m_passrole_no_condition, check_pass_role),
+    (m_passrole_any_role, check_pass_role),
+    (m_putevents_any_bus, check_put_events),
+    (m_putevents_env_mismatch, check_put_events),
+    (m_no_retry_attempts, check_on_failure_destination),
+    (m_no_event_age, check_on_failure_destination),
+    (m_no_on_failure, check_on_failure_destination),
+    (m_sqs_send_any_queue, check_on_failure_destination),
+    (m_scheduler_role_invoke_any, check_scheduler_role),
+    (m_scheduler_role_extra_action, check_scheduler_role),
+    (m_scheduler_trust_no_source_account, check_scheduler_role),
+    (m_scheduler_dlq_wrong_queue, check_scheduler_role),
+    (m_rule_no_retry_policy, check_rules),
+    (m_rule_no_dlq, check_rules),
+    (m_rule_uppercase_register, check_rules),
+    (m_rule_everywhere, check_rules),
+    (m_rule_not_switchable, check_rules),
+    (m_permission_missing, check_rules),
+    (m_permission_open, check_rules),
+    (m_dlq_policy_missing_rule, check_rules),
+    (m_custom_pattern, check_rules),
+    (m_reserved_concurrency_default, check_function),
+    (m_no_reserved_concurrency, check_function),
+    (m_env_renamed, check_function),
+    (m_x86, check_function),
+    (m_queue_unencrypted, check_queues),
+    (m_queue_short_retention, check_queues),
+]
+
+
+@pytest.mark.parametrize(
+    "mutate,check", MUTATIONS, ids=[f"{m.__name__}->{c.__name__}" for m, c in MUTATIONS]
+)
+def test_check_flags_widened_copy(mutate, check):
+    tpl = copy.deepcopy(load())
+    assert check(tpl) == [], "check must pass on the unmodified template"
+    mutate(tpl)
+    assert check(tpl) != [], f"{check.__name__} did not notice {mutate.__name__}"
+
+
+def test_every_check_has_a_mutation():
+    covered = {c for _, c in MUTATIONS}
+    missing = [c.__name__ for c in SEMANTIC_CHECKS if c not in covered]
+    assert missing == []
+
+
+def test_uncommented_wildcard_resource_is_flagged():
+    text = template_text()
+    # Drop the justification comment right above the SES VerifyDomainDkim resource.
+    lines = text.splitlines(keepends=True)
+    idx = next(i for i, line in enumerate(lines) if "Action: ses:VerifyDomainDkim" in line)
+    res = next(i for i in range(idx, len(lines)) if lines[i].strip().startswith("Resource:"))
+    start = res
+    while lines[start - 1].strip().startswith("#"):
+        start -= 1
+    widened = "".join(lines[:start] + lines[res:])
+    assert check_wildcard_resources_commented(widened) != []
+    # ... and a new, uncommented wildcard resource is flagged too.
+    added = text.replace(
+        "                Action: events:PutEvents\n                Resource: !Sub",
+        "                Action: events:PutEvents\n                Resource: !Sub \"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/*\"\n                NotUsed: !Sub",
+    )
+    assert added != text
+    assert check_wildcard_resources_commented(added) != []
+
+
+# ---------------------------------------------------------------------------
+# docs/DEPLOY.md documents every parameter and explains every IAM statement.
+# ---------------------------------------------------------------------------
+
+DEPLOY_DOC = ROOT / "docs" / "DEPLOY.md"
+
+
+def check_docs(tpl: dict, doc: str) -> list[str]:
+    problems = [f"parameter {p} not in docs/DEPLOY.md" for p in tpl["Parameters"] if f"`{p}`" not in doc]
+    for path, pdoc in policy_documents(tpl["Resources"]):
+        for st in statements(pdoc):
+            sid = st.get("Sid")
+            if sid and f"`{sid}`" not in doc:
+                problems.append(f"statement {sid} ({path}) not explained in docs/DEPLOY.md")
+    return problems
+
+
+def test_docs_cover_parameters_and_statements():
+    assert check_docs(load(), DEPLOY_DOC.read_text()) == []
+
+
+def test_docs_check_can_fail():
+    tpl, doc = load(), DEPLOY_DOC.read_text()
+    assert check_docs(tpl, doc.replace("`PassSchedulerRoleToSchedulerOnly`", "PassRole")) != []
+    assert check_docs(tpl, doc.replace("`HostedZoneIds`", "HostedZoneIds")) != []
