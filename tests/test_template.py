@@ -42,7 +42,6 @@ EXPECTED_FUNCTION_ACTIONS = {
     "route53:ListResourceRecordSets",
     "route53:ChangeResourceRecordSets",
     "scheduler:CreateSchedule",
-    "scheduler:GetSchedule",
     "scheduler:DeleteSchedule",
     "iam:PassRole",
     "events:PutEvents",
@@ -403,7 +402,7 @@ def check_scheduler_scoped(tpl: dict) -> list[str]:
                     actions.add(a)
                     if as_list(st["Resource"]) != [want]:
                         problems.append(f"[{scen}] {a} on {st['Resource']!r}, want {want}")
-        if actions != {"scheduler:CreateSchedule", "scheduler:GetSchedule", "scheduler:DeleteSchedule"}:
+        if actions != {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"}:
             problems.append(f"[{scen}] scheduler actions {sorted(actions)}")
     group = tpl["Resources"].get("ScheduleGroup", {})
     if group.get("Type") != "AWS::Scheduler::ScheduleGroup":
@@ -798,7 +797,7 @@ def m_queue_policy_star(t):
 
 
 def m_prefix_wildcard(t):
-    _fn_statement(t, "SchedulerGetSchedule")["Action"] = "scheduler:Get*"
+    _fn_statement(t, "SchedulerDeleteSchedule")["Action"] = "scheduler:Delete*"
 
 
 def m_managed_policy(t):
@@ -863,7 +862,7 @@ def m_scheduler_any_group(t):
 
 
 def m_scheduler_update(t):
-    _fn_statement(t, "SchedulerGetSchedule")["Action"] = "scheduler:UpdateSchedule"
+    _fn_statement(t, "SchedulerDeleteSchedule")["Action"] = "scheduler:UpdateSchedule"
 
 
 def m_passrole_no_condition(t):
@@ -1076,19 +1075,19 @@ def test_uncommented_wildcard_resource_is_flagged():
 
 
 # ---------------------------------------------------------------------------
-# docs/DEPLOY.md documents every parameter and explains every IAM statement.
+# README.md documents every parameter and explains every IAM statement.
 # ---------------------------------------------------------------------------
 
-DEPLOY_DOC = ROOT / "docs" / "DEPLOY.md"
+DEPLOY_DOC = ROOT / "README.md"
 
 
 def check_docs(tpl: dict, doc: str) -> list[str]:
-    problems = [f"parameter {p} not in docs/DEPLOY.md" for p in tpl["Parameters"] if f"`{p}`" not in doc]
+    problems = [f"parameter {p} not in README.md" for p in tpl["Parameters"] if f"`{p}`" not in doc]
     for path, pdoc in policy_documents(tpl["Resources"]):
         for st in statements(pdoc):
             sid = st.get("Sid")
             if sid and f"`{sid}`" not in doc:
-                problems.append(f"statement {sid} ({path}) not explained in docs/DEPLOY.md")
+                problems.append(f"statement {sid} ({path}) not explained in README.md")
     return problems
 
 

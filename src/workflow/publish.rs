@@ -2,6 +2,7 @@
 //! records, tell the world.
 
 use chrono::{DateTime, Utc};
+use tracing::error;
 
 use super::{Context, FollowUpRef};
 use crate::aws::route53::RecordChange;
@@ -85,7 +86,8 @@ pub(super) async fn apply_repair(
         .await
 }
 
-/// Publish an outcome event about `follow_up`'s domain.
+/// Publish an outcome event about `follow_up`'s domain. Only a transient failure
+/// is returned, so that Lambda retries the (idempotent) invocation.
 pub(super) async fn announce(
     cx: &Context<'_>,
     kind: OutcomeKind,
@@ -124,8 +126,12 @@ pub(super) async fn announce(
         reason,
         ..Default::default()
     };
-    cx.aws
-        .events
-        .publish(&OutcomeEvent::new(kind, &identity, detail))
-        .await
+    match cx.aws.events.publish(&OutcomeEvent::new(kind, &identity, detail)).await {
+        // The work is done; a bus that refuses the event must not undo or repeat it.
+        Err(err) if !err.transient => {
+            error!(domain = %follow_up.domain, code = %err.code, message = %err.message, "could not publish {}", kind.detail_type());
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The demo: onboard one domain end to end against the local emulator, through the
+# Lambda Runtime API, and follow it to "DKIM verified".
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+cd "$PROJECT_ROOT"
+
+ensure_venv
+echo "==> building the function" >&2
+cargo build --locked --quiet --bin dkim-autopilot
+export DKIM_AUTOPILOT_BIN="$PROJECT_ROOT/target/debug/dkim-autopilot"
+EMULATOR_LOG="$PROJECT_ROOT/target/demo-emulator.log" start_emulator
+trap stop_emulator EXIT
+"$VENV/bin/python" scripts/demo.py
