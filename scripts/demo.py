@@ -48,6 +48,7 @@ class RuntimeApi:
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
         self.answers: dict[str, queue.Queue[tuple[str, object]]] = {}
         self.counter = 0
+        self.first_poll = threading.Event()  # the function finished its init
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +58,7 @@ class RuntimeApi:
                 pass
 
             def do_GET(self) -> None:
+                api.first_poll.set()
                 request_id, payload = api.events.get()
                 body = payload.encode()
                 self.send_response(200)
@@ -78,7 +80,13 @@ class RuntimeApi:
                 if len(parts) >= 6 and parts[3] == "invocation":
                     api.answers[parts[4]].put((parts[5], json.loads(body or b"null")))
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def handle_error(self, request, client_address) -> None:
+                pass  # the function going away mid-poll is expected at the end
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     @property

@@ -31,7 +31,10 @@ fn event(domain: &str) -> String {
 }
 
 fn throttled(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder().code(code).message("Rate exceeded").build()
+    ErrorMetadata::builder()
+        .code(code)
+        .message("Rate exceeded")
+        .build()
 }
 
 /// The happy answers of each service; a test overrides the ones it breaks.
@@ -52,7 +55,14 @@ impl Mocks {
         Self {
             zones: mock!(aws_sdk_route53::Client::list_hosted_zones_by_name).then_output(|| {
                 ListHostedZonesByNameOutput::builder()
-                    .hosted_zones(HostedZone::builder().id("/hostedzone/Z1").name("example.com.").caller_reference("r").build().unwrap())
+                    .hosted_zones(
+                        HostedZone::builder()
+                            .id("/hostedzone/Z1")
+                            .name("example.com.")
+                            .caller_reference("r")
+                            .build()
+                            .unwrap(),
+                    )
                     .is_truncated(false)
                     .max_items(100)
                     .build()
@@ -80,14 +90,20 @@ impl Mocks {
             }),
             create_schedule: mock!(aws_sdk_scheduler::Client::create_schedule).then_output(|| {
                 aws_sdk_scheduler::operation::create_schedule::CreateScheduleOutput::builder()
-                    .schedule_arn("arn:aws:scheduler:us-east-1:123456789012:schedule/dkim-autopilot/x")
+                    .schedule_arn(
+                        "arn:aws:scheduler:us-east-1:123456789012:schedule/dkim-autopilot/x",
+                    )
                     .build()
                     .unwrap()
             }),
-            delete_schedule: mock!(aws_sdk_scheduler::Client::delete_schedule)
-                .then_output(|| aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleOutput::builder().build()),
+            delete_schedule: mock!(aws_sdk_scheduler::Client::delete_schedule).then_output(|| {
+                aws_sdk_scheduler::operation::delete_schedule::DeleteScheduleOutput::builder()
+                    .build()
+            }),
             put_events: mock!(aws_sdk_eventbridge::Client::put_events).then_output(|| {
-                aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder().failed_entry_count(0).build()
+                aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+                    .failed_entry_count(0)
+                    .build()
             }),
         }
     }
@@ -96,11 +112,26 @@ impl Mocks {
     fn aws(&self) -> Aws {
         let no_retry = RetryConfig::disabled();
         Aws::from_clients(
-            mock_client!(aws_sdk_ses, RuleMode::MatchAny, [&self.verify], |c| c.retry_config(no_retry.clone())),
-            mock_client!(aws_sdk_route53, RuleMode::MatchAny, [&self.zones, &self.change], |c| c.retry_config(no_retry.clone())),
-            mock_client!(aws_sdk_scheduler, RuleMode::MatchAny, [&self.create_schedule, &self.delete_schedule], |c| c
+            mock_client!(aws_sdk_ses, RuleMode::MatchAny, [&self.verify], |c| c
                 .retry_config(no_retry.clone())),
-            mock_client!(aws_sdk_eventbridge, RuleMode::MatchAny, [&self.put_events], |c| c.retry_config(no_retry.clone())),
+            mock_client!(
+                aws_sdk_route53,
+                RuleMode::MatchAny,
+                [&self.zones, &self.change],
+                |c| c.retry_config(no_retry.clone())
+            ),
+            mock_client!(
+                aws_sdk_scheduler,
+                RuleMode::MatchAny,
+                [&self.create_schedule, &self.delete_schedule],
+                |c| c.retry_config(no_retry.clone())
+            ),
+            mock_client!(
+                aws_sdk_eventbridge,
+                RuleMode::MatchAny,
+                [&self.put_events],
+                |c| c.retry_config(no_retry.clone())
+            ),
             None,
         )
     }
@@ -109,16 +140,33 @@ impl Mocks {
 async fn run(mocks: &Mocks, payload: &str) -> Result<Response, String> {
     let aws = mocks.aws();
     let settings = settings();
-    let cx = Context { aws: &aws, settings: &settings, function_arn: FUNCTION_ARN, now: Utc::now() };
-    dkim_autopilot::handler::handle_payload(&cx, payload).await.map_err(|e| e.to_string())
+    let cx = Context {
+        aws: &aws,
+        settings: &settings,
+        function_arn: FUNCTION_ARN,
+        now: Utc::now(),
+    };
+    dkim_autopilot::handler::handle_payload(&cx, payload)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 #[tokio::test]
 async fn the_healthy_path_makes_five_calls_with_two_in_parallel() {
     let mocks = Mocks::healthy();
     let response = run(&mocks, &event("example.com")).await;
-    assert!(matches!(response, Ok(Response::Published { .. })), "{response:?}");
-    let calls = [&mocks.zones, &mocks.verify, &mocks.change, &mocks.create_schedule, &mocks.put_events].map(Rule::num_calls);
+    assert!(
+        matches!(response, Ok(Response::Published { .. })),
+        "{response:?}"
+    );
+    let calls = [
+        &mocks.zones,
+        &mocks.verify,
+        &mocks.change,
+        &mocks.create_schedule,
+        &mocks.put_events,
+    ]
+    .map(Rule::num_calls);
     assert_eq!(calls, [1, 1, 1, 1, 1]);
     assert_eq!(mocks.delete_schedule.num_calls(), 0);
 }
@@ -127,11 +175,17 @@ async fn the_healthy_path_makes_five_calls_with_two_in_parallel() {
 async fn ses_throttling_fails_the_invocation_before_anything_is_written() {
     use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
     let mocks = Mocks {
-        verify: mock!(aws_sdk_ses::Client::verify_domain_dkim).then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
+        verify: mock!(aws_sdk_ses::Client::verify_domain_dkim)
+            .then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com")).await.expect_err("must fail so Lambda retries");
-    assert!(error.contains("ses:VerifyDomainDkim") && error.contains("Throttling"), "{error}");
+    let error = run(&mocks, &event("example.com"))
+        .await
+        .expect_err("must fail so Lambda retries");
+    assert!(
+        error.contains("ses:VerifyDomainDkim") && error.contains("Throttling"),
+        "{error}"
+    );
     assert_eq!(mocks.change.num_calls(), 0);
     assert_eq!(mocks.create_schedule.num_calls(), 0);
     assert_eq!(mocks.put_events.num_calls(), 0);
@@ -142,16 +196,35 @@ async fn ses_access_denied_is_a_permanent_rejection() {
     use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
     let mocks = Mocks {
         verify: mock!(aws_sdk_ses::Client::verify_domain_dkim).then_error(|| {
-            VerifyDomainDkimError::generic(ErrorMetadata::builder().code("AccessDenied").message("not authorized").build())
+            VerifyDomainDkimError::generic(
+                ErrorMetadata::builder()
+                    .code("AccessDenied")
+                    .message("not authorized")
+                    .build(),
+            )
         }),
         ..Mocks::healthy()
     };
     let response = run(&mocks, &event("example.com")).await;
-    let Ok(Response::Rejected { reason_code, reason, .. }) = response else { panic!("{response:?}") };
+    let Ok(Response::Rejected {
+        reason_code,
+        reason,
+        ..
+    }) = response
+    else {
+        panic!("{response:?}")
+    };
     assert_eq!(reason_code, "AwsRejected");
-    assert!(reason.contains("ses:VerifyDomainDkim") && reason.contains("AccessDenied"), "{reason}");
+    assert!(
+        reason.contains("ses:VerifyDomainDkim") && reason.contains("AccessDenied"),
+        "{reason}"
+    );
     assert_eq!(mocks.change.num_calls(), 0);
-    assert_eq!(mocks.put_events.num_calls(), 1, "Domain Rejected is announced");
+    assert_eq!(
+        mocks.put_events.num_calls(),
+        1,
+        "Domain Rejected is announced"
+    );
 }
 
 #[tokio::test]
@@ -163,18 +236,37 @@ async fn a_refused_record_batch_takes_its_schedule_back() {
             ChangeResourceRecordSetsError::InvalidChangeBatch(
                 InvalidChangeBatch::builder()
                     .message("RRSet of type CNAME conflicts with other records")
-                    .meta(ErrorMetadata::builder().code("InvalidChangeBatch").message("RRSet of type CNAME conflicts with other records").build())
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("InvalidChangeBatch")
+                            .message("RRSet of type CNAME conflicts with other records")
+                            .build(),
+                    )
                     .build(),
             )
         }),
         ..Mocks::healthy()
     };
     let response = run(&mocks, &event("example.com")).await;
-    let Ok(Response::Rejected { reason_code, reason, .. }) = response else { panic!("{response:?}") };
+    let Ok(Response::Rejected {
+        reason_code,
+        reason,
+        ..
+    }) = response
+    else {
+        panic!("{response:?}")
+    };
     assert_eq!(reason_code, "AwsRejected");
-    assert!(reason.contains("InvalidChangeBatch") && reason.contains("conflicts"), "{reason}");
+    assert!(
+        reason.contains("InvalidChangeBatch") && reason.contains("conflicts"),
+        "{reason}"
+    );
     assert_eq!(mocks.create_schedule.num_calls(), 1);
-    assert_eq!(mocks.delete_schedule.num_calls(), 1, "no check is left behind for records that were never written");
+    assert_eq!(
+        mocks.delete_schedule.num_calls(),
+        1,
+        "no check is left behind for records that were never written"
+    );
 }
 
 #[tokio::test]
@@ -183,16 +275,29 @@ async fn route53_busy_is_transient_and_keeps_the_schedule() {
     use aws_sdk_route53::types::error::PriorRequestNotComplete;
     let mocks = Mocks {
         change: mock!(aws_sdk_route53::Client::change_resource_record_sets).then_error(|| {
-            ChangeResourceRecordSetsError::PriorRequestNotComplete(PriorRequestNotComplete::builder()
+            ChangeResourceRecordSetsError::PriorRequestNotComplete(
+                PriorRequestNotComplete::builder()
                     .message("busy")
-                    .meta(ErrorMetadata::builder().code("PriorRequestNotComplete").message("busy").build())
-                    .build())
+                    .meta(
+                        ErrorMetadata::builder()
+                            .code("PriorRequestNotComplete")
+                            .message("busy")
+                            .build(),
+                    )
+                    .build(),
+            )
         }),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com")).await.expect_err("retried by Lambda");
+    let error = run(&mocks, &event("example.com"))
+        .await
+        .expect_err("retried by Lambda");
     assert!(error.contains("PriorRequestNotComplete"), "{error}");
-    assert_eq!(mocks.delete_schedule.num_calls(), 0, "the retry will find it already there");
+    assert_eq!(
+        mocks.delete_schedule.num_calls(),
+        0,
+        "the retry will find it already there"
+    );
 }
 
 #[tokio::test]
@@ -200,11 +305,18 @@ async fn scheduler_server_errors_are_transient() {
     use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
     let mocks = Mocks {
         create_schedule: mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
-            CreateScheduleError::generic(ErrorMetadata::builder().code("InternalServerException").message("oops").build())
+            CreateScheduleError::generic(
+                ErrorMetadata::builder()
+                    .code("InternalServerException")
+                    .message("oops")
+                    .build(),
+            )
         }),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com")).await.expect_err("retried by Lambda");
+    let error = run(&mocks, &event("example.com"))
+        .await
+        .expect_err("retried by Lambda");
     assert!(error.contains("scheduler:CreateSchedule"), "{error}");
 }
 
@@ -216,15 +328,31 @@ async fn put_events_entry_failures_are_read_per_entry() {
         mock!(aws_sdk_eventbridge::Client::put_events).then_output(move || {
             PutEventsOutput::builder()
                 .failed_entry_count(1)
-                .entries(PutEventsResultEntry::builder().error_code(code).error_message("no").build())
+                .entries(
+                    PutEventsResultEntry::builder()
+                        .error_code(code)
+                        .error_message("no")
+                        .build(),
+                )
                 .build()
         })
     };
-    let throttled = Mocks { put_events: failing("ThrottlingException"), ..Mocks::healthy() };
-    let error = run(&throttled, &event("example.com")).await.expect_err("a throttled announcement is retried");
-    assert!(error.contains("events:PutEvents") && error.contains("ThrottlingException"), "{error}");
+    let throttled = Mocks {
+        put_events: failing("ThrottlingException"),
+        ..Mocks::healthy()
+    };
+    let error = run(&throttled, &event("example.com"))
+        .await
+        .expect_err("a throttled announcement is retried");
+    assert!(
+        error.contains("events:PutEvents") && error.contains("ThrottlingException"),
+        "{error}"
+    );
 
-    let denied = Mocks { put_events: failing("AccessDeniedException"), ..Mocks::healthy() };
+    let denied = Mocks {
+        put_events: failing("AccessDeniedException"),
+        ..Mocks::healthy()
+    };
     let response = run(&denied, &event("example.com")).await;
     assert!(
         matches!(response, Ok(Response::Published { .. })),
@@ -237,7 +365,10 @@ async fn a_throttled_check_fails_so_the_scheduler_retries() {
     use aws_sdk_ses::operation::get_identity_dkim_attributes::GetIdentityDkimAttributesError;
     let ses = mock!(aws_sdk_ses::Client::get_identity_dkim_attributes)
         .then_error(|| GetIdentityDkimAttributesError::generic(throttled("Throttling")));
-    let mocks = Mocks { verify: ses, ..Mocks::healthy() };
+    let mocks = Mocks {
+        verify: ses,
+        ..Mocks::healthy()
+    };
     let payload = include_str!("../events/scheduler-follow-up.json");
     let error = run(&mocks, payload).await.expect_err("retried");
     assert!(error.contains("ses:GetIdentityDkimAttributes"), "{error}");

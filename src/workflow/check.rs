@@ -1,16 +1,18 @@
 //! The follow-up check: did SES detect the records? Repair, restart or report, and
 //! schedule the next look until SES says Success or the window closes.
 
+use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::onboard::{publish_and_schedule, wait_for_zone};
 use super::publish::{announce, apply_repair, schedule, wanted_records};
 use super::zones::find_zone;
-use super::{Context, Response, Stop};
+use super::{Context, FollowUpRef, Response, Stop};
+use crate::aws::AwsError;
 use crate::core::follow_up::{FollowUp, Stage};
 use crate::core::outcome::OutcomeKind;
 use crate::core::policy::Verdict;
-use crate::core::records::{plan_repair, DkimTokens, RecordRepair};
+use crate::core::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::zone::{HostedZoneId, ZoneProblem};
 
@@ -89,13 +91,13 @@ async fn verify(
             })
         }
         Verdict::TimedOut => {
-            let reason = format!(
-                "SES still reports {status} {} hours after onboarding started",
-                policy.verification_window.num_hours()
-            );
+            let hours = policy.verification_window.num_hours();
+            let reason =
+                format!("SES still reports {status} {hours} hours after onboarding started");
+            let kind = OutcomeKind::VerificationTimedOut;
             announce(
                 cx,
-                OutcomeKind::VerificationTimedOut,
+                kind,
                 &follow_up,
                 Some(&published),
                 Some(status),
@@ -109,9 +111,10 @@ async fn verify(
             })
         }
         Verdict::GiveUp { reason } => {
+            let kind = OutcomeKind::VerificationFailed;
             announce(
                 cx,
-                OutcomeKind::VerificationFailed,
+                kind,
                 &follow_up,
                 Some(&published),
                 Some(status),
@@ -128,45 +131,64 @@ async fn verify(
             // SES's own tokens win: someone may have re-verified the domain by hand.
             let current = state.tokens.unwrap_or_else(|| published.clone());
             let next = FollowUp {
-                published_tokens: Some(current.clone()),
+                published_tokens: Some(current),
                 ..follow_up.next()
             };
-            let (repair, follow_up_ref) = tokio::try_join!(
-                reconcile(cx, &follow_up, &zone, &current, &published),
-                schedule(cx, &next, next_check_at),
-            )
-            .map_err(stop)?;
+            let (repair, follow_up) =
+                repair_and_reschedule(cx, &next, &zone, &published, next_check_at)
+                    .await
+                    .map_err(stop)?;
             Ok(Response::Waiting {
                 domain: domain.to_string(),
                 dkim_status: status.to_owned(),
-                restored_records: repair.upserts.iter().map(|r| r.name.clone()).collect(),
-                removed_records: repair.deletes.iter().map(|r| r.name.clone()).collect(),
-                follow_up: follow_up_ref,
+                restored_records: names(&repair.upserts),
+                removed_records: names(&repair.deletes),
+                follow_up,
             })
         }
         Verdict::Restart { next_check_at } => {
             let fresh = cx.aws.ses.verify_domain_dkim(&domain).await.map_err(stop)?;
+            let tokens_changed = fresh != published;
             let next = FollowUp {
-                published_tokens: Some(fresh.clone()),
+                published_tokens: Some(fresh),
                 restarts: follow_up.restarts + 1,
                 ..follow_up.next()
             };
-            let (repair, follow_up_ref) = tokio::try_join!(
-                reconcile(cx, &follow_up, &zone, &fresh, &published),
-                schedule(cx, &next, next_check_at),
-            )
-            .map_err(stop)?;
-            info!(domain = %domain, restarts = next.restarts, tokens_changed = fresh != published, "DKIM verification restarted");
+            let (repair, follow_up) =
+                repair_and_reschedule(cx, &next, &zone, &published, next_check_at)
+                    .await
+                    .map_err(stop)?;
+            info!(domain = %domain, restarts = next.restarts, tokens_changed, "DKIM verification restarted");
             Ok(Response::Restarted {
                 domain: domain.to_string(),
                 dkim_status: status.to_owned(),
-                tokens_changed: fresh != published,
-                restored_records: repair.upserts.iter().map(|r| r.name.clone()).collect(),
-                removed_records: repair.deletes.iter().map(|r| r.name.clone()).collect(),
-                follow_up: follow_up_ref,
+                tokens_changed,
+                restored_records: names(&repair.upserts),
+                removed_records: names(&repair.deletes),
+                follow_up,
             })
         }
     }
+}
+
+/// Bring the records in line with `next`'s tokens while scheduling `next`: the two
+/// do not depend on each other.
+async fn repair_and_reschedule(
+    cx: &Context<'_>,
+    next: &FollowUp,
+    zone: &HostedZoneId,
+    published: &DkimTokens,
+    at: DateTime<Utc>,
+) -> Result<(RecordRepair, FollowUpRef), AwsError> {
+    let current = next.published_tokens.as_ref().unwrap_or(published);
+    tokio::try_join!(
+        reconcile(cx, next, zone, current, published),
+        schedule(cx, next, at)
+    )
+}
+
+fn names(records: &[CnameRecord]) -> Vec<String> {
+    records.iter().map(|r| r.name.clone()).collect()
 }
 
 /// Make the zone hold exactly SES's current records; remove the ones this function
@@ -177,7 +199,7 @@ async fn reconcile(
     zone: &HostedZoneId,
     current: &DkimTokens,
     published: &DkimTokens,
-) -> Result<RecordRepair, crate::aws::AwsError> {
+) -> Result<RecordRepair, AwsError> {
     let existing = cx.aws.route53.dkim_cnames(zone, &follow_up.domain).await?;
     let repair = plan_repair(
         &wanted_records(cx, follow_up, current),

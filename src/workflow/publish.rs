@@ -126,7 +126,12 @@ pub(super) async fn announce(
         reason,
         ..Default::default()
     };
-    match cx.aws.events.publish(&OutcomeEvent::new(kind, &identity, detail)).await {
+    match cx
+        .aws
+        .events
+        .publish(&OutcomeEvent::new(kind, &identity, detail))
+        .await
+    {
         // The work is done; a bus that refuses the event must not undo or repeat it.
         Err(err) if !err.transient => {
             error!(domain = %follow_up.domain, code = %err.code, message = %err.message, "could not publish {}", kind.detail_type());
