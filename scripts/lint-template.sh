@@ -55,7 +55,8 @@ echo "lint-template: cfn-lint $(.venv/bin/cfn-lint --version | awk '{print $2}')
 .venv/bin/cfn-lint template.yaml
 
 if [[ "${DKIM_LINT_SAM:-0}" == "1" ]]; then
-    ensure_venv .venv-sam requirements-sam.txt
+    # constraints-sam.txt: the pip freeze of a working .venv-sam.
+    ensure_venv .venv-sam requirements-sam.txt -c constraints-sam.txt
     # sam validate translates the template locally; it only needs a Region name.
     # Telemetry off so nothing tries to reach the network.
     export SAM_CLI_TELEMETRY=0

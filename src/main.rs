@@ -9,7 +9,13 @@ use lambda_runtime::{service_fn, Error};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     // A bad setting stops the function at cold start, not on every event.
-    let settings = Settings::from_env().inspect_err(|e| tracing::error!("{e}"))?;
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            tracing::error!("{e}");
+            std::process::exit(1);
+        }
+    };
     let aws = Aws::from_env(settings.ses_region.clone(), settings.event_bus_name.clone()).await;
     lambda_runtime::run(service_fn(|event| handle(&aws, &settings, event))).await
 }
