@@ -10,12 +10,19 @@ ensure_venv
 start_emulator
 trap stop_emulator EXIT
 
+log="$PROJECT_ROOT/target/test-output.log"
+mkdir -p "$(dirname "$log")"
 echo "==> cargo test" >&2
-cargo test --locked
+cargo test --locked 2>&1 | tee "$log"
 
 echo "==> pytest (emulator harness, template IAM shape)" >&2
-"$VENV/bin/python" -m pytest -q tests
+"$VENV/bin/python" -m pytest -q tests 2>&1 | tee -a "$log"
 
 echo "==> cfn-lint template.yaml" >&2
 "$VENV/bin/cfn-lint" template.yaml
 echo "cfn-lint: template.yaml clean" >&2
+
+# One closing line for the whole run, from the runners' own counts.
+passed=$(grep -hoE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')
+failed=$(grep -hoE '([0-9]+) failed' "$log" | awk '{s += $1} END {print s + 0}')
+echo "$passed passed, $failed failed" | tee "$PROJECT_ROOT/target/test-summary.txt"
