@@ -1,6 +1,6 @@
 //! One Lambda invocation: parse, run the workflow, report.
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
 use tracing::{error, info, warn};
@@ -80,7 +80,7 @@ async fn report_rejection(
         "rejected"
     );
     if let Some(domain) = &rejection.domain {
-        let event = rejected_event(&rejection, domain, cx.now);
+        let event = rejected_event(&rejection, domain);
         if let Err(err) = cx.aws.events.publish(&event).await {
             if err.transient {
                 return Err(RetryableError(err));
@@ -95,7 +95,7 @@ async fn report_rejection(
     })
 }
 
-fn rejected_event(rejection: &Rejection, domain: &str, _now: DateTime<Utc>) -> OutcomeEvent {
+fn rejected_event(rejection: &Rejection, domain: &str) -> OutcomeEvent {
     let reason = rejection.reason.to_string();
     OutcomeEvent::new(
         OutcomeKind::DomainRejected,
