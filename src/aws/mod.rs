@@ -3,6 +3,7 @@
 
 pub mod error;
 pub mod events;
+pub mod pacer;
 pub mod route53;
 pub mod scheduler;
 pub mod ses;

@@ -2,7 +2,10 @@
 
 use aws_sdk_ses::types::VerificationStatus;
 
+use std::time::Duration;
+
 use super::error::AwsError;
+use super::pacer::Pacer;
 use crate::core::domain::DomainName;
 use crate::core::policy::DkimStatus;
 use crate::core::records::DkimTokens;
@@ -10,7 +13,11 @@ use crate::core::records::DkimTokens;
 #[derive(Debug, Clone)]
 pub struct Ses {
     client: aws_sdk_ses::Client,
+    verify_pacer: Pacer,
 }
+
+/// SES throttles `VerifyDomainDkim` at about one request per second.
+const VERIFY_DOMAIN_DKIM_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What SES currently holds for a domain identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,12 +28,16 @@ pub struct DkimState {
 
 impl Ses {
     pub fn new(client: aws_sdk_ses::Client) -> Self {
-        Self { client }
+        Self {
+            client,
+            verify_pacer: Pacer::new(VERIFY_DOMAIN_DKIM_INTERVAL),
+        }
     }
 
     /// `VerifyDomainDkim`: creates the identity if needed and returns its three tokens.
     pub async fn verify_domain_dkim(&self, domain: &DomainName) -> Result<DkimTokens, AwsError> {
         const OP: &str = "ses:VerifyDomainDkim";
+        self.verify_pacer.wait_turn().await;
         let output = self
             .client
             .verify_domain_dkim()
