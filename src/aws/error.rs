@@ -73,6 +73,16 @@ impl AwsError {
         }
     }
 
+    /// A request the SDK refused to build: a bug here, not worth a retry.
+    pub fn invalid_input(operation: &'static str, err: impl std::fmt::Display) -> Self {
+        Self {
+            operation,
+            code: "InvalidInput".into(),
+            message: err.to_string(),
+            transient: false,
+        }
+    }
+
     pub fn is_code(&self, code: &str) -> bool {
         self.code == code
     }

@@ -131,22 +131,12 @@ impl Route53 {
             .iter()
             .map(|(action, record)| to_change(*action, record))
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError {
-                operation: OP,
-                code: "InvalidInput".into(),
-                message: e.to_string(),
-                transient: false,
-            })?;
+            .map_err(|e| AwsError::invalid_input(OP, e))?;
         let batch = ChangeBatch::builder()
             .comment(comment)
             .set_changes(Some(built))
             .build()
-            .map_err(|e| AwsError {
-                operation: OP,
-                code: "InvalidInput".into(),
-                message: e.to_string(),
-                transient: false,
-            })?;
+            .map_err(|e| AwsError::invalid_input(OP, e))?;
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(zone.as_str())

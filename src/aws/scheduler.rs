@@ -56,12 +56,7 @@ impl Scheduler {
                 format!("built an invalid expression {expression}"),
             ));
         }
-        let invalid = |e: aws_sdk_scheduler::error::BuildError| AwsError {
-            operation: OP,
-            code: "InvalidInput".into(),
-            message: e.to_string(),
-            transient: false,
-        };
+        let invalid = |e: aws_sdk_scheduler::error::BuildError| AwsError::invalid_input(OP, e);
         let target = Target::builder()
             .arn(schedule.target_arn)
             .role_arn(schedule.role_arn)
