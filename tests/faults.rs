@@ -30,11 +30,24 @@ fn event(domain: &str) -> String {
     .to_string()
 }
 
+fn error_meta(code: &str, message: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).message(message).build()
+}
+
 fn throttled(code: &str) -> ErrorMetadata {
-    ErrorMetadata::builder()
-        .code(code)
-        .message("Rate exceeded")
-        .build()
+    error_meta(code, "Rate exceeded")
+}
+
+/// The reason code and text of a rejection; anything else fails the test.
+fn rejected(response: Result<Response, String>) -> (String, String) {
+    match response {
+        Ok(Response::Rejected {
+            reason_code,
+            reason,
+            ..
+        }) => (reason_code, reason),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
 }
 
 /// The happy answers of each service; a test overrides the ones it breaks.
@@ -196,24 +209,11 @@ async fn ses_access_denied_is_a_permanent_rejection() {
     use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
     let mocks = Mocks {
         verify: mock!(aws_sdk_ses::Client::verify_domain_dkim).then_error(|| {
-            VerifyDomainDkimError::generic(
-                ErrorMetadata::builder()
-                    .code("AccessDenied")
-                    .message("not authorized")
-                    .build(),
-            )
+            VerifyDomainDkimError::generic(error_meta("AccessDenied", "not authorized"))
         }),
         ..Mocks::healthy()
     };
-    let response = run(&mocks, &event("example.com")).await;
-    let Ok(Response::Rejected {
-        reason_code,
-        reason,
-        ..
-    }) = response
-    else {
-        panic!("{response:?}")
-    };
+    let (reason_code, reason) = rejected(run(&mocks, &event("example.com")).await);
     assert_eq!(reason_code, "AwsRejected");
     assert!(
         reason.contains("ses:VerifyDomainDkim") && reason.contains("AccessDenied"),
@@ -236,26 +236,16 @@ async fn a_refused_record_batch_takes_its_schedule_back() {
             ChangeResourceRecordSetsError::InvalidChangeBatch(
                 InvalidChangeBatch::builder()
                     .message("RRSet of type CNAME conflicts with other records")
-                    .meta(
-                        ErrorMetadata::builder()
-                            .code("InvalidChangeBatch")
-                            .message("RRSet of type CNAME conflicts with other records")
-                            .build(),
-                    )
+                    .meta(error_meta(
+                        "InvalidChangeBatch",
+                        "RRSet of type CNAME conflicts with other records",
+                    ))
                     .build(),
             )
         }),
         ..Mocks::healthy()
     };
-    let response = run(&mocks, &event("example.com")).await;
-    let Ok(Response::Rejected {
-        reason_code,
-        reason,
-        ..
-    }) = response
-    else {
-        panic!("{response:?}")
-    };
+    let (reason_code, reason) = rejected(run(&mocks, &event("example.com")).await);
     assert_eq!(reason_code, "AwsRejected");
     assert!(
         reason.contains("InvalidChangeBatch") && reason.contains("conflicts"),
@@ -278,12 +268,7 @@ async fn route53_busy_is_transient_and_keeps_the_schedule() {
             ChangeResourceRecordSetsError::PriorRequestNotComplete(
                 PriorRequestNotComplete::builder()
                     .message("busy")
-                    .meta(
-                        ErrorMetadata::builder()
-                            .code("PriorRequestNotComplete")
-                            .message("busy")
-                            .build(),
-                    )
+                    .meta(error_meta("PriorRequestNotComplete", "busy"))
                     .build(),
             )
         }),
@@ -305,12 +290,7 @@ async fn scheduler_server_errors_are_transient() {
     use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
     let mocks = Mocks {
         create_schedule: mock!(aws_sdk_scheduler::Client::create_schedule).then_error(|| {
-            CreateScheduleError::generic(
-                ErrorMetadata::builder()
-                    .code("InternalServerException")
-                    .message("oops")
-                    .build(),
-            )
+            CreateScheduleError::generic(error_meta("InternalServerException", "oops"))
         }),
         ..Mocks::healthy()
     };
