@@ -2,6 +2,8 @@
 
 use chrono::TimeDelta;
 
+use crate::core::deferral::DeferralPolicy;
+use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::dkim_record_domain_for;
 
@@ -18,6 +20,8 @@ pub struct Settings {
     /// `None` means the account's default bus.
     pub event_bus_name: Option<String>,
     pub policy: FollowUpPolicy,
+    pub pacing: PaceSettings,
+    pub deferral: DeferralPolicy,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,6 +89,16 @@ impl Settings {
             )?),
             max_restarts: number(&get, "MAX_VERIFICATION_RESTARTS", 3, 0, 10)? as u32,
         };
+        let pacing = PaceSettings {
+            ses_calls_per_second: number(&get, "SES_CALLS_PER_SECOND", 1, 1, 100)? as u32,
+            route53_calls_per_second: number(&get, "ROUTE53_CALLS_PER_SECOND", 5, 1, 100)? as u32,
+            margin_percent: number(&get, "PACE_MARGIN_PERCENT", 4, 0, 50)? as u32,
+            concurrency: number(&get, "RESERVED_CONCURRENCY", 1, 1, 1000)? as u32,
+        };
+        let deferral = DeferralPolicy {
+            max_deferrals: number(&get, "MAX_DEFERRALS", 6, 1, 20)? as u32,
+            base_delay: TimeDelta::seconds(number(&get, "DEFERRAL_DELAY_SECONDS", 120, 60, 3600)?),
+        };
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
@@ -94,6 +108,8 @@ impl Settings {
             dkim_record_domain,
             event_bus_name: get("EVENT_BUS_NAME"),
             policy,
+            pacing,
+            deferral,
         })
     }
 }
@@ -204,6 +220,34 @@ mod tests {
         assert_eq!(s.dkim_record_domain, "dkim.amazonses.com");
         assert_eq!(s.event_bus_name, None);
         assert_eq!(s.policy, FollowUpPolicy::default());
+        assert_eq!(s.pacing, PaceSettings::default());
+        assert_eq!(s.deferral, DeferralPolicy::default());
+    }
+
+    #[test]
+    fn pacing_and_deferral_are_configurable() {
+        let s = settings(&[
+            ROLE,
+            REGION,
+            ("RESERVED_CONCURRENCY", "3"),
+            ("SES_CALLS_PER_SECOND", "2"),
+            ("ROUTE53_CALLS_PER_SECOND", "4"),
+            ("PACE_MARGIN_PERCENT", "10"),
+            ("MAX_DEFERRALS", "9"),
+            ("DEFERRAL_DELAY_SECONDS", "300"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.pacing,
+            PaceSettings {
+                ses_calls_per_second: 2,
+                route53_calls_per_second: 4,
+                margin_percent: 10,
+                concurrency: 3,
+            }
+        );
+        assert_eq!(s.deferral.max_deferrals, 9);
+        assert_eq!(s.deferral.base_delay, TimeDelta::minutes(5));
     }
 
     #[test]
@@ -247,6 +291,19 @@ mod tests {
                 "SCHEDULE_GROUP",
             ),
             (&[ROLE, REGION, ("SES_REGION", "Europe")], "SES_REGION"),
+            (
+                &[ROLE, REGION, ("RESERVED_CONCURRENCY", "0")],
+                "RESERVED_CONCURRENCY is \"0\"",
+            ),
+            (&[ROLE, REGION, ("MAX_DEFERRALS", "0")], "from 1 to 20"),
+            (
+                &[ROLE, REGION, ("DEFERRAL_DELAY_SECONDS", "5")],
+                "DEFERRAL_DELAY_SECONDS",
+            ),
+            (
+                &[ROLE, REGION, ("PACE_MARGIN_PERCENT", "-1")],
+                "PACE_MARGIN_PERCENT",
+            ),
             (
                 &[ROLE, REGION, ("DKIM_RECORD_DOMAIN", "evil.example.com")],
                 "DKIM_RECORD_DOMAIN",

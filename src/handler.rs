@@ -1,4 +1,6 @@
-//! One Lambda invocation: parse, run the workflow, report.
+//! One Lambda invocation: parse, do the work (or put it off), report.
+
+use std::io::Write;
 
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -7,10 +9,12 @@ use tracing::{error, info, warn};
 
 use crate::aws::{Aws, AwsError};
 use crate::config::Settings;
+use crate::core::deferral::{Deferred, Work};
 use crate::core::inbound::{parse_invocation, Invocation};
+use crate::core::metrics::InvocationMetrics;
 use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
 use crate::core::rejection::Rejection;
-use crate::workflow::{check, onboard, Context, Response, Stop};
+use crate::workflow::{defer, run, Context, Response, Stop};
 
 /// The invocation failed in a way that may pass on retry; Lambda will retry it.
 #[derive(Debug, thiserror::Error)]
@@ -26,7 +30,8 @@ impl From<RetryableError> for Diagnostic {
     }
 }
 
-/// The Lambda entry point. The payload is taken raw so its size is checked before parsing.
+/// The Lambda entry point. The payload is taken raw so its size is checked before
+/// parsing. Every invocation leaves its metrics in the log.
 pub async fn handle(
     aws: &Aws,
     settings: &Settings,
@@ -38,38 +43,81 @@ pub async fn handle(
         function_arn: &event.context.invoked_function_arn,
         now: Utc::now(),
     };
-    handle_payload(&cx, event.payload.get()).await
+    let calls_before = aws.calls.snapshot();
+    let result = handle_payload(&cx, event.payload.get()).await;
+    let (outcome, reason_code, seconds_to_verification) = match &result {
+        Ok(response) => (
+            response.metric_outcome(),
+            response.reason_code().map(str::to_owned),
+            match response {
+                Response::Verified {
+                    elapsed_seconds, ..
+                } => Some(*elapsed_seconds),
+                _ => None,
+            },
+        ),
+        Err(err) => ("failedInvocation", Some(err.0.code.clone()), None),
+    };
+    let metrics = InvocationMetrics {
+        function_name: &event.context.env_config.function_name,
+        outcome,
+        reason_code: reason_code.as_deref(),
+        calls: aws.calls.snapshot().since(&calls_before),
+        seconds_to_verification,
+        at: Utc::now(),
+    };
+    write_metrics(&metrics);
+    result
+}
+
+/// EMF documents go to stdout, one line each, as CloudWatch Logs reads them.
+fn write_metrics(metrics: &InvocationMetrics<'_>) {
+    let mut out = std::io::stdout().lock();
+    for document in metrics.documents() {
+        let _ = writeln!(out, "{document}");
+    }
 }
 
 /// Everything but the clock and the Lambda context, so tests can set both.
 pub async fn handle_payload(cx: &Context<'_>, raw: &str) -> Result<Response, RetryableError> {
-    let result = match parse_invocation(raw) {
+    let pending = match parse_invocation(raw) {
         Ok(Invocation::Onboard(request)) => {
             info!(domain = %request.domain, trigger = %request.trigger.describe(), "onboarding");
-            onboard(cx, request).await
+            Deferred::fresh(Work::Onboard {
+                request,
+                started_at: cx.now,
+            })
         }
-        Ok(Invocation::FollowUp(follow_up)) => check(cx, follow_up).await,
+        Ok(Invocation::FollowUp(follow_up)) => Deferred::fresh(Work::FollowUp(follow_up)),
+        Ok(Invocation::Deferred(deferred)) => {
+            info!(domain = %deferred.work.domain(), work = deferred.work.kind(), deferrals = deferred.deferrals, last_error = deferred.last_error.as_deref(), "deferred work is back");
+            deferred
+        }
         Ok(Invocation::Ignore { reason }) => {
             info!(%reason, "event ignored");
             return Ok(Response::Ignored { reason });
         }
-        Err(rejection) => Err(Stop::Rejected(rejection)),
+        // Nothing to redo: a transient failure to report it fails the invocation.
+        Err(rejection) => {
+            return report_rejection(cx, rejection)
+                .await
+                .map_err(RetryableError)
+        }
+    };
+    let result = match run(cx, pending.work.clone()).await {
+        Ok(response) => Ok(response),
+        Err(Stop::Rejected(rejection)) => report_rejection(cx, rejection).await,
+        Err(Stop::Transient(err)) => Err(err),
     };
     match result {
         Ok(response) => Ok(response),
-        Err(Stop::Rejected(rejection)) => report_rejection(cx, rejection).await,
-        Err(Stop::Transient(err)) => {
-            error!(operation = err.operation, code = %err.code, message = %err.message, "transient AWS failure; the invocation fails so Lambda retries it");
-            Err(RetryableError(err))
-        }
+        Err(err) => defer(cx, pending, err).await.map_err(RetryableError),
     }
 }
 
 /// Log the refusal as one structured line; tell subscribers when it concerns a domain.
-async fn report_rejection(
-    cx: &Context<'_>,
-    rejection: Rejection,
-) -> Result<Response, RetryableError> {
+/// Only a transient failure to publish is returned.
+async fn report_rejection(cx: &Context<'_>, rejection: Rejection) -> Result<Response, AwsError> {
     let reason_code = rejection.reason.code();
     let reason = rejection.reason.to_string();
     warn!(
@@ -83,7 +131,8 @@ async fn report_rejection(
         let event = rejected_event(&rejection, domain);
         if let Err(err) = cx.aws.events.publish(&event).await {
             if err.transient {
-                return Err(RetryableError(err));
+                error!(operation = err.operation, code = %err.code, message = %err.message, "could not publish Domain Rejected");
+                return Err(err);
             }
             error!(code = %err.code, message = %err.message, "could not publish Domain Rejected");
         }

@@ -16,6 +16,6 @@ async fn main() -> Result<(), Error> {
             std::process::exit(1);
         }
     };
-    let aws = Aws::from_env(settings.ses_region.clone(), settings.event_bus_name.clone()).await;
+    let aws = Aws::from_env(&settings).await;
     lambda_runtime::run(service_fn(|event| handle(&aws, &settings, event))).await
 }

@@ -50,6 +50,46 @@ fn rejected(response: Result<Response, String>) -> (String, String) {
     }
 }
 
+/// The deferral a response reports; anything else fails the test.
+fn deferred(response: Result<Response, String>) -> (String, u32, String) {
+    match response {
+        Ok(Response::Deferred {
+            schedule,
+            deferrals,
+            reason,
+            ..
+        }) => (schedule.schedule_name, deferrals, reason),
+        other => panic!("expected a deferral, got {other:?}"),
+    }
+}
+
+/// A CreateSchedule that succeeds and keeps each schedule's name and input.
+fn recording_create_schedule() -> (
+    Rule,
+    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+) {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let rule = mock!(aws_sdk_scheduler::Client::create_schedule)
+        .match_requests(move |input| {
+            let name = input.name().unwrap_or_default().to_owned();
+            let body = input
+                .target()
+                .and_then(|t| t.input())
+                .unwrap_or_default()
+                .to_owned();
+            record.lock().unwrap().push((name, body));
+            true
+        })
+        .then_output(|| {
+            aws_sdk_scheduler::operation::create_schedule::CreateScheduleOutput::builder()
+                .schedule_arn("arn:aws:scheduler:us-east-1:123456789012:schedule/dkim-autopilot/x")
+                .build()
+                .unwrap()
+        });
+    (rule, seen)
+}
+
 /// The happy answers of each service; a test overrides the ones it breaks.
 struct Mocks {
     zones: Rule,
@@ -145,7 +185,7 @@ impl Mocks {
                 [&self.put_events],
                 |c| c.retry_config(no_retry.clone())
             ),
-            None,
+            &settings(),
         )
     }
 }
@@ -185,23 +225,116 @@ async fn the_healthy_path_makes_five_calls_with_two_in_parallel() {
 }
 
 #[tokio::test]
-async fn ses_throttling_fails_the_invocation_before_anything_is_written() {
+async fn ses_throttling_defers_the_onboarding_before_anything_is_written() {
+    use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
+    let (create_schedule, schedules) = recording_create_schedule();
+    let mocks = Mocks {
+        verify: mock!(aws_sdk_ses::Client::verify_domain_dkim)
+            .then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
+        create_schedule,
+        ..Mocks::healthy()
+    };
+    let (name, deferrals, reason) = deferred(run(&mocks, &event("example.com")).await);
+    assert_eq!(
+        (name.as_str(), deferrals),
+        ("dkim-example.com-onboard-d1", 1)
+    );
+    assert!(
+        reason.contains("ses:VerifyDomainDkim") && reason.contains("Throttling"),
+        "{reason}"
+    );
+    assert_eq!(mocks.change.num_calls(), 0);
+    assert_eq!(mocks.put_events.num_calls(), 0);
+    // The schedule carries exactly the work, and reading it back gives the same work.
+    let schedules = schedules.lock().unwrap().clone();
+    assert_eq!(schedules.len(), 1);
+    let input: serde_json::Value = serde_json::from_str(&schedules[0].1).unwrap();
+    assert_eq!(input["schema"], "dkim-autopilot/deferred");
+    assert_eq!(input["work"]["kind"], "onboard");
+    assert_eq!(input["work"]["domain"], "example.com");
+    assert_eq!(input["work"]["source"], "test");
+    assert_eq!(input["lastError"], "ses:VerifyDomainDkim Throttling");
+}
+
+#[tokio::test]
+async fn the_invocation_fails_only_when_the_deferral_cannot_be_made_either() {
+    use aws_sdk_scheduler::operation::create_schedule::CreateScheduleError;
     use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
     let mocks = Mocks {
         verify: mock!(aws_sdk_ses::Client::verify_domain_dkim)
             .then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
+        create_schedule: mock!(aws_sdk_scheduler::Client::create_schedule)
+            .then_error(|| CreateScheduleError::generic(throttled("ThrottlingException"))),
         ..Mocks::healthy()
     };
     let error = run(&mocks, &event("example.com"))
         .await
         .expect_err("must fail so Lambda retries");
-    assert!(
-        error.contains("ses:VerifyDomainDkim") && error.contains("Throttling"),
-        "{error}"
-    );
+    assert!(error.contains("scheduler:CreateSchedule"), "{error}");
+    assert_eq!(mocks.create_schedule.num_calls(), 1);
     assert_eq!(mocks.change.num_calls(), 0);
-    assert_eq!(mocks.create_schedule.num_calls(), 0);
-    assert_eq!(mocks.put_events.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn work_deferred_too_often_is_reported_failed() {
+    use aws_sdk_eventbridge::operation::put_events::PutEventsOutput;
+    use aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimError;
+    let details = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = details.clone();
+    let mocks = Mocks {
+        verify: mock!(aws_sdk_ses::Client::verify_domain_dkim)
+            .then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
+        put_events: mock!(aws_sdk_eventbridge::Client::put_events)
+            .match_requests(move |input| {
+                for entry in input.entries() {
+                    record.lock().unwrap().push((
+                        entry.detail_type().unwrap_or_default().to_owned(),
+                        entry.detail().unwrap_or_default().to_owned(),
+                    ));
+                }
+                true
+            })
+            .then_output(|| PutEventsOutput::builder().failed_entry_count(0).build()),
+        ..Mocks::healthy()
+    };
+    // The captured payload, for the domain and zone these mocks serve.
+    let below = include_str!("fixtures/payloads/deferred-v1-onboard.json")
+        .replace("\"hostedZoneId\":\"Z0123456789EXAMPLEZONE\",", "")
+        .replace("mail.acme-tenant.com", "example.com");
+    let at_the_limit = below.replace(
+        "\"deferrals\":1",
+        &format!("\"deferrals\":{}", settings().deferral.max_deferrals),
+    );
+    match run(&mocks, &at_the_limit).await {
+        Ok(Response::DeferralsExhausted {
+            deferrals, reason, ..
+        }) => {
+            assert_eq!(deferrals, settings().deferral.max_deferrals);
+            assert!(reason.contains("Throttling"), "{reason}");
+        }
+        other => panic!("expected the work to be given up, got {other:?}"),
+    }
+    assert_eq!(mocks.create_schedule.num_calls(), 0, "not deferred again");
+    let details = details.lock().unwrap().clone();
+    assert_eq!(details.len(), 1);
+    assert_eq!(details[0].0, "DKIM Verification Failed");
+    let detail: serde_json::Value = serde_json::from_str(&details[0].1).unwrap();
+    assert_eq!(detail["reasonCode"], "DeferralsExhausted");
+    assert_eq!(detail["domain"], "example.com");
+    assert_eq!(detail["tenantId"], "tenant-0042");
+    assert_eq!(detail["onboardingStartedAt"], "2026-11-28T09:15:02Z");
+
+    // One deferral below the limit, the same failure is deferred once more.
+    let mocks = Mocks {
+        verify: mock!(aws_sdk_ses::Client::verify_domain_dkim)
+            .then_error(|| VerifyDomainDkimError::generic(throttled("Throttling"))),
+        ..Mocks::healthy()
+    };
+    let (name, deferrals, _) = deferred(run(&mocks, &below).await);
+    assert_eq!(
+        (name.as_str(), deferrals),
+        ("dkim-example.com-onboard-d2", 2)
+    );
 }
 
 #[tokio::test]
@@ -274,14 +407,18 @@ async fn route53_busy_is_transient_and_keeps_the_schedule() {
         }),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com"))
-        .await
-        .expect_err("retried by Lambda");
-    assert!(error.contains("PriorRequestNotComplete"), "{error}");
+    let (name, _, reason) = deferred(run(&mocks, &event("example.com")).await);
+    assert!(reason.contains("PriorRequestNotComplete"), "{reason}");
+    assert_eq!(name, "dkim-example.com-onboard-d1");
     assert_eq!(
         mocks.delete_schedule.num_calls(),
         0,
-        "the retry will find it already there"
+        "the deferred onboarding will find its check already there"
+    );
+    assert_eq!(
+        mocks.create_schedule.num_calls(),
+        2,
+        "the check and the deferral"
     );
 }
 
@@ -321,12 +458,10 @@ async fn put_events_entry_failures_are_read_per_entry() {
         put_events: failing("ThrottlingException"),
         ..Mocks::healthy()
     };
-    let error = run(&throttled, &event("example.com"))
-        .await
-        .expect_err("a throttled announcement is retried");
+    let (_, _, reason) = deferred(run(&throttled, &event("example.com")).await);
     assert!(
-        error.contains("events:PutEvents") && error.contains("ThrottlingException"),
-        "{error}"
+        reason.contains("events:PutEvents") && reason.contains("ThrottlingException"),
+        "a throttled announcement is deferred with its work: {reason}"
     );
 
     let denied = Mocks {
@@ -341,7 +476,7 @@ async fn put_events_entry_failures_are_read_per_entry() {
 }
 
 #[tokio::test]
-async fn a_throttled_check_fails_so_the_scheduler_retries() {
+async fn a_throttled_check_is_deferred_under_a_name_of_its_own() {
     use aws_sdk_ses::operation::get_identity_dkim_attributes::GetIdentityDkimAttributesError;
     let ses = mock!(aws_sdk_ses::Client::get_identity_dkim_attributes)
         .then_error(|| GetIdentityDkimAttributesError::generic(throttled("Throttling")));
@@ -350,7 +485,12 @@ async fn a_throttled_check_fails_so_the_scheduler_retries() {
         ..Mocks::healthy()
     };
     let payload = include_str!("../events/scheduler-follow-up.json");
-    let error = run(&mocks, payload).await.expect_err("retried");
-    assert!(error.contains("ses:GetIdentityDkimAttributes"), "{error}");
-    assert_eq!(mocks.create_schedule.num_calls(), 0);
+    let (name, deferrals, reason) = deferred(run(&mocks, payload).await);
+    assert!(reason.contains("ses:GetIdentityDkimAttributes"), "{reason}");
+    // The follow-up schedule that fired (dkim-…-1) still exists while this runs.
+    assert_eq!(
+        (name.as_str(), deferrals),
+        ("dkim-mail.acme-tenant.com-1-d1", 1)
+    );
+    assert_eq!(mocks.create_schedule.num_calls(), 1, "only the deferral");
 }

@@ -67,7 +67,8 @@ async fn verified_at_the_first_check() {
         response,
         Ok(Response::Verified {
             domain: o.domain.clone(),
-            attempt: 1
+            attempt: 1,
+            elapsed_seconds: 300,
         })
     );
     assert!(
@@ -127,7 +128,8 @@ async fn pending_then_verified_with_backoff() {
         response,
         Ok(Response::Verified {
             domain: o.domain.clone(),
-            attempt: 5
+            attempt: 5,
+            elapsed_seconds: (now - o.started).num_seconds(),
         })
     );
     assert!(schedules_for(&o.domain).await.is_empty());

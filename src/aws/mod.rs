@@ -1,6 +1,7 @@
 //! Thin adapters over the AWS SDK: they translate between SDK types and the core's
 //! types and classify failures. No decisions are made here.
 
+pub mod calls;
 pub mod error;
 pub mod events;
 pub mod pacer;
@@ -8,7 +9,11 @@ pub mod route53;
 pub mod scheduler;
 pub mod ses;
 
+pub use calls::CallCounter;
 pub use error::AwsError;
+
+use crate::config::Settings;
+use crate::core::metrics::Service;
 
 /// The clients one invocation uses, built once at cold start.
 #[derive(Debug, Clone)]
@@ -17,38 +22,71 @@ pub struct Aws {
     pub route53: route53::Route53,
     pub scheduler: scheduler::Scheduler,
     pub events: events::Events,
+    /// Every attempt each client makes, and the throttled ones.
+    pub calls: CallCounter,
 }
 
 impl Aws {
     /// Clients from the standard AWS configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`,
     /// credentials); SES may live in another region than the function.
-    pub async fn from_env(ses_region: Option<String>, event_bus: Option<String>) -> Self {
+    pub async fn from_env(settings: &Settings) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mut ses_config = aws_sdk_ses::config::Builder::from(&shared);
-        if let Some(region) = ses_region {
-            ses_config = ses_config.region(aws_sdk_ses::config::Region::new(region));
+        if let Some(region) = &settings.ses_region {
+            ses_config = ses_config.region(aws_sdk_ses::config::Region::new(region.clone()));
         }
         Self::from_clients(
             aws_sdk_ses::Client::from_conf(ses_config.build()),
             aws_sdk_route53::Client::new(&shared),
             aws_sdk_scheduler::Client::new(&shared),
             aws_sdk_eventbridge::Client::new(&shared),
-            event_bus,
+            settings,
         )
     }
 
+    /// Wraps ready clients (tests bring their own): adds the call counter and the
+    /// pacers the settings ask for.
     pub fn from_clients(
         ses: aws_sdk_ses::Client,
         route53: aws_sdk_route53::Client,
         scheduler: aws_sdk_scheduler::Client,
         events: aws_sdk_eventbridge::Client,
-        event_bus: Option<String>,
+        settings: &Settings,
     ) -> Self {
+        let calls = CallCounter::default();
+        let ses = aws_sdk_ses::Client::from_conf(
+            ses.config()
+                .to_builder()
+                .interceptor(calls.interceptor(Service::Ses))
+                .build(),
+        );
+        let route53 = aws_sdk_route53::Client::from_conf(
+            route53
+                .config()
+                .to_builder()
+                .interceptor(calls.interceptor(Service::Route53))
+                .build(),
+        );
+        let scheduler = aws_sdk_scheduler::Client::from_conf(
+            scheduler
+                .config()
+                .to_builder()
+                .interceptor(calls.interceptor(Service::Scheduler))
+                .build(),
+        );
+        let events = aws_sdk_eventbridge::Client::from_conf(
+            events
+                .config()
+                .to_builder()
+                .interceptor(calls.interceptor(Service::Events))
+                .build(),
+        );
         Self {
-            ses: ses::Ses::new(ses),
-            route53: route53::Route53::new(route53),
+            ses: ses::Ses::new(ses, &settings.pacing),
+            route53: route53::Route53::new(route53, &settings.pacing),
             scheduler: scheduler::Scheduler::new(scheduler),
-            events: events::Events::new(events, event_bus),
+            events: events::Events::new(events, settings.event_bus_name.clone()),
+            calls,
         }
     }
 }

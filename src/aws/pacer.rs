@@ -1,45 +1,61 @@
-//! Keeps calls to one API at least an interval apart within this process.
-//! SES allows about one `VerifyDomainDkim` per second per account; with the
-//! function's reserved concurrency at 1 (the template's default) there is one
-//! process at a time, so pacing here holds the whole deployment to that rate.
+//! Holds calls to one budget to at most `calls` in any window, within this process.
+//! The budgets and their shares come from `core::pacing`; this is the clockwork.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::core::pacing::{Budget, Pace, PaceSettings};
+
 #[derive(Debug, Clone)]
 pub struct Pacer {
-    interval: Duration,
-    next_slot: Arc<Mutex<Option<Instant>>>,
+    pace: Pace,
+    /// When the last `pace.calls` calls went out, oldest first.
+    recent: Arc<Mutex<VecDeque<Instant>>>,
 }
 
 impl Pacer {
-    pub fn new(interval: Duration) -> Self {
+    pub fn new(pace: Pace) -> Self {
         Self {
-            interval,
-            next_slot: Arc::new(Mutex::new(None)),
+            pace,
+            recent: Arc::new(Mutex::new(VecDeque::new())),
         }
     }
 
-    /// Wait until this caller may make its call; callers go one at a time.
+    pub fn for_budget(settings: &PaceSettings, budget: Budget) -> Self {
+        Self::new(settings.pace(budget))
+    }
+
+    /// Wait until this caller may make its call. Waiters queue in arrival order
+    /// (the lock is fair), so nobody starves.
     pub async fn wait_turn(&self) {
-        let mut next_slot = self.next_slot.lock().await;
-        if let Some(at) = *next_slot {
-            tokio::time::sleep_until(at).await;
+        let mut recent = self.recent.lock().await;
+        if recent.len() >= self.pace.calls as usize {
+            if let Some(oldest) = recent.pop_front() {
+                tokio::time::sleep_until(oldest + self.pace.window).await;
+            }
         }
-        *next_slot = Some(Instant::now() + self.interval);
+        recent.push_back(Instant::now());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
+
+    fn pace(calls: u32, millis: u64) -> Pace {
+        Pace {
+            calls,
+            window: Duration::from_millis(millis),
+        }
+    }
 
     #[tokio::test(start_paused = true)]
-    async fn calls_are_spaced_by_the_interval() {
-        let pacer = Pacer::new(Duration::from_secs(1));
+    async fn one_call_per_window_spaces_calls_by_the_window() {
+        let pacer = Pacer::new(pace(1, 1000));
         let start = Instant::now();
         pacer.wait_turn().await;
         assert_eq!(
@@ -52,7 +68,7 @@ mod tests {
         assert_eq!(
             start.elapsed(),
             Duration::from_secs(2),
-            "two more calls, one second apart each"
+            "two more, a second apart"
         );
         tokio::time::sleep(Duration::from_secs(5)).await;
         let before = Instant::now();
@@ -60,7 +76,42 @@ mod tests {
         assert_eq!(
             before.elapsed(),
             Duration::ZERO,
-            "an idle pacer lets the next call through at once"
+            "an idle pacer lets a call through"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_up_to_the_budget_goes_at_once_and_no_window_holds_more() {
+        let pacer = Pacer::new(pace(5, 1040));
+        let start = Instant::now();
+        let mut times = Vec::new();
+        for _ in 0..12 {
+            pacer.wait_turn().await;
+            times.push(start.elapsed());
+        }
+        assert!(times[..5].iter().all(|t| *t == Duration::ZERO), "{times:?}");
+        assert_eq!(times[5], Duration::from_millis(1040));
+        assert_eq!(times[10], Duration::from_millis(2080));
+        // Any 1040 ms window holds at most 5 calls.
+        for (i, t) in times.iter().enumerate() {
+            let in_window = times[i..]
+                .iter()
+                .filter(|u| **u < *t + Duration::from_millis(1040))
+                .count();
+            assert!(in_window <= 5, "{in_window} calls from {t:?}");
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_configured_share_slows_each_process() {
+        let settings = PaceSettings {
+            concurrency: 3,
+            ..Default::default()
+        };
+        let pacer = Pacer::for_budget(&settings, Budget::SesVerifyDomainDkim);
+        let start = Instant::now();
+        pacer.wait_turn().await;
+        pacer.wait_turn().await;
+        assert_eq!(start.elapsed().as_millis(), 3125, "3 / 0.96 s");
     }
 }

@@ -5,23 +5,31 @@ use aws_sdk_route53::types::{
 };
 
 use super::error::AwsError;
+use super::pacer::Pacer;
 use crate::core::domain::DomainName;
+use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::{normalise_dns_name, CnameRecord};
 use crate::core::zone::{HostedZone, HostedZoneId};
 
 #[derive(Debug, Clone)]
 pub struct Route53 {
     client: aws_sdk_route53::Client,
+    /// Route 53 allows five requests per second per account, all APIs together.
+    pacer: Pacer,
 }
 
 impl Route53 {
-    pub fn new(client: aws_sdk_route53::Client) -> Self {
-        Self { client }
+    pub fn new(client: aws_sdk_route53::Client, pacing: &PaceSettings) -> Self {
+        Self {
+            client,
+            pacer: Pacer::for_budget(pacing, Budget::Route53),
+        }
     }
 
     /// `GetHostedZone`; `None` when no such zone exists.
     pub async fn hosted_zone(&self, id: &HostedZoneId) -> Result<Option<HostedZone>, AwsError> {
         const OP: &str = "route53:GetHostedZone";
+        self.pacer.wait_turn().await;
         match self.client.get_hosted_zone().id(id.as_str()).send().await {
             Ok(output) => output
                 .hosted_zone()
@@ -47,6 +55,7 @@ impl Route53 {
         let mut zones = Vec::new();
         let mut start: (String, Option<String>) = (wanted.to_owned(), None);
         loop {
+            self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_hosted_zones_by_name()
@@ -87,6 +96,7 @@ impl Route53 {
         let mut records = Vec::new();
         let mut start = (format!("_domainkey.{domain}"), None::<RrType>);
         loop {
+            self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_resource_record_sets()
@@ -137,6 +147,7 @@ impl Route53 {
             .set_changes(Some(built))
             .build()
             .map_err(|e| AwsError::invalid_input(OP, e))?;
+        self.pacer.wait_turn().await;
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(zone.as_str())

@@ -2,22 +2,20 @@
 
 use aws_sdk_ses::types::VerificationStatus;
 
-use std::time::Duration;
-
 use super::error::AwsError;
 use super::pacer::Pacer;
 use crate::core::domain::DomainName;
+use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::policy::DkimStatus;
 use crate::core::records::DkimTokens;
 
 #[derive(Debug, Clone)]
 pub struct Ses {
     client: aws_sdk_ses::Client,
+    /// Each SES v1 identity API has its own budget of about one call per second.
     verify_pacer: Pacer,
+    attributes_pacer: Pacer,
 }
-
-/// SES throttles `VerifyDomainDkim` at about one request per second.
-const VERIFY_DOMAIN_DKIM_INTERVAL: Duration = Duration::from_secs(1);
 
 /// What SES currently holds for a domain identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,10 +25,11 @@ pub struct DkimState {
 }
 
 impl Ses {
-    pub fn new(client: aws_sdk_ses::Client) -> Self {
+    pub fn new(client: aws_sdk_ses::Client, pacing: &PaceSettings) -> Self {
         Self {
             client,
-            verify_pacer: Pacer::new(VERIFY_DOMAIN_DKIM_INTERVAL),
+            verify_pacer: Pacer::for_budget(pacing, Budget::SesVerifyDomainDkim),
+            attributes_pacer: Pacer::for_budget(pacing, Budget::SesGetIdentityDkimAttributes),
         }
     }
 
@@ -51,6 +50,7 @@ impl Ses {
     /// `GetIdentityDkimAttributes` for one domain.
     pub async fn dkim_state(&self, domain: &DomainName) -> Result<DkimState, AwsError> {
         const OP: &str = "ses:GetIdentityDkimAttributes";
+        self.attributes_pacer.wait_turn().await;
         let output = self
             .client
             .get_identity_dkim_attributes()

@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::domain::DomainName;
 use super::records::DkimTokens;
+use super::rejection::Rejection;
 use super::zone::HostedZoneId;
 
 pub const SCHEMA: &str = "dkim-autopilot/follow-up";
@@ -92,6 +94,80 @@ impl FollowUp {
     }
 }
 
+/// Read a follow-up a schedule carried back: the schema and version this function
+/// reads, every field checked.
+pub fn read_follow_up(value: Value) -> Result<FollowUp, Rejection> {
+    expect_version(&value, VERSION)?;
+    let payload: FollowUpPayload = serde_json::from_value(value)
+        .map_err(|e| Rejection::invalid_event("(follow-up)", format!("is malformed: {e}")))?;
+    validate_follow_up(payload)
+}
+
+pub fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejection> {
+    let in_context = |r: Rejection| {
+        r.with_domain(payload.domain.clone())
+            .with_tenant(payload.tenant_id.clone())
+    };
+    let domain = DomainName::parse(&payload.domain)
+        .map_err(|e| Rejection::from(e).with_tenant(payload.tenant_id.clone()))?;
+    let hosted_zone_id = payload
+        .hosted_zone_id
+        .as_deref()
+        .map(HostedZoneId::parse)
+        .transpose()
+        .map_err(|e| in_context(Rejection::invalid_event("hostedZoneId", e.to_string())))?;
+    let tenant_id = payload
+        .tenant_id
+        .as_deref()
+        .map(TenantId::parse)
+        .transpose()
+        .map_err(|rule| in_context(Rejection::invalid_event("tenantId", rule)))?;
+    if payload.attempt == 0 {
+        return Err(in_context(Rejection::invalid_event(
+            "attempt",
+            "must be at least 1",
+        )));
+    }
+    let published_tokens = match (payload.stage, payload.tokens.is_empty()) {
+        (_, true) => None,
+        (_, false) => Some(
+            DkimTokens::parse(&payload.tokens)
+                .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
+        ),
+    };
+    if payload.stage == Stage::Verify && (hosted_zone_id.is_none() || published_tokens.is_none()) {
+        return Err(in_context(Rejection::invalid_event(
+            "stage",
+            "\"verify\" needs hostedZoneId and the three published tokens",
+        )));
+    }
+    Ok(FollowUp {
+        stage: payload.stage,
+        domain,
+        hosted_zone_id,
+        tenant_id,
+        attempt: payload.attempt,
+        restarts: payload.restarts,
+        onboarding_started_at: payload.onboarding_started_at,
+        published_tokens,
+    })
+}
+
+/// A scheduled payload's `version` must be one this function reads.
+pub fn expect_version(value: &Value, version: u32) -> Result<(), Rejection> {
+    let found = value.get("version");
+    if found != Some(&Value::from(version)) {
+        return Err(Rejection::invalid_event(
+            "version",
+            format!(
+                "is {}; this function reads version {version}",
+                found.unwrap_or(&Value::Null)
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A tenant id as a SaaS application sends it: carried along, never interpreted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TenantId(String);
@@ -138,13 +214,18 @@ impl ScheduleName {
     }
 
     /// The deterministic name of a domain's n-th follow-up, so a redelivered event
-    /// meets the schedule it already created. Long domains keep a readable head and
-    /// a hash of the whole name.
+    /// meets the schedule it already created.
     pub fn for_follow_up(domain: &DomainName, attempt: u32) -> Self {
-        let suffix = format!("-{attempt}");
+        Self::for_domain(domain, &format!("-{attempt}"))
+    }
+
+    /// `dkim-<domain><suffix>`. Long domains keep a readable head and a hash of the
+    /// whole name, so the suffix always survives.
+    pub fn for_domain(domain: &DomainName, suffix: &str) -> Self {
         let plain = format!("dkim-{domain}{suffix}");
         if plain.len() <= Self::MAX_LEN {
-            return Self::parse(&plain).expect("A-labels only use schedule-name characters");
+            return Self::parse(&plain)
+                .expect("A-labels and suffixes use schedule-name characters");
         }
         let digest = Sha256::digest(domain.as_str().as_bytes());
         let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();

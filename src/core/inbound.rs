@@ -5,59 +5,29 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 
+use super::deferral::{self, read_deferred, Deferred};
 use super::domain::DomainName;
-use super::follow_up::{FollowUp, FollowUpPayload, Stage, TenantId, SCHEMA, VERSION};
-use super::records::DkimTokens;
+use super::follow_up::{self as follow_up, read_follow_up, FollowUp, TenantId};
 use super::rejection::Rejection;
 use super::zone::HostedZoneId;
+
+pub use super::request::{OnboardRequest, Trigger, CUSTOM_DETAIL_TYPE};
 
 /// EventBridge refuses events over 256 KiB; anything larger did not come from it.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
 
-pub const CUSTOM_DETAIL_TYPE: &str = "Domain Registered";
 const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     Onboard(OnboardRequest),
     FollowUp(FollowUp),
+    /// Work a transient failure put off, back from its schedule.
+    Deferred(Deferred),
     /// A well-formed event that asks for nothing (a failed API call).
     Ignore {
         reason: String,
     },
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OnboardRequest {
-    pub domain: DomainName,
-    pub hosted_zone_id: Option<HostedZoneId>,
-    pub tenant_id: Option<TenantId>,
-    pub trigger: Trigger,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Trigger {
-    /// `Domain Registered` from any source, e.g. a SaaS onboarding a tenant.
-    Custom { source: String },
-    /// Route 53 `CreateHostedZone`, via CloudTrail.
-    HostedZoneCreated,
-    /// Route 53 Domains `registerDomain`, via CloudTrail.
-    DomainRegistered,
-}
-
-impl Trigger {
-    /// Registration creates its hosted zone asynchronously, so "no zone yet" is not final.
-    pub fn zone_may_appear_later(&self) -> bool {
-        matches!(self, Self::DomainRegistered)
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Custom { source } => format!("{CUSTOM_DETAIL_TYPE} from {source}"),
-            Self::HostedZoneCreated => "Route 53 CreateHostedZone".to_owned(),
-            Self::DomainRegistered => "Route 53 Domains registerDomain".to_owned(),
-        }
-    }
 }
 
 /// Read the raw invocation payload.
@@ -82,7 +52,7 @@ pub fn parse_invocation(raw: &str) -> Result<Invocation, Rejection> {
     if object.contains_key("detail-type") {
         parse_eventbridge(value)
     } else if object.contains_key("schema") {
-        parse_follow_up(value)
+        parse_scheduled(value)
     } else {
         Err(Rejection::invalid_event(
             "(payload)",
@@ -204,78 +174,28 @@ fn parse_register_domain(detail: &Fields) -> Result<Invocation, Rejection> {
     }))
 }
 
-fn parse_follow_up(value: Value) -> Result<Invocation, Rejection> {
-    let fields = Fields::new(&value, "")?;
-    let schema = fields.required_str("schema")?;
-    if schema != SCHEMA {
-        return Err(Rejection::invalid_event(
+fn parse_scheduled(value: Value) -> Result<Invocation, Rejection> {
+    match value.get("schema") {
+        Some(Value::String(s)) if s == deferral::SCHEMA => {
+            read_deferred(value).map(Invocation::Deferred)
+        }
+        Some(Value::String(s)) if s == follow_up::SCHEMA => {
+            read_follow_up(value).map(Invocation::FollowUp)
+        }
+        Some(Value::String(other)) => Err(Rejection::invalid_event(
             "schema",
-            format!("is \"{schema}\"; this function reads \"{SCHEMA}\""),
-        ));
-    }
-    let version = fields.get("version");
-    if version != Some(&Value::from(VERSION)) {
-        return Err(Rejection::invalid_event(
-            "version",
             format!(
-                "is {}; this function reads version {VERSION}",
-                version.unwrap_or(&Value::Null)
+                "is \"{other}\"; this function reads \"{}\" and \"{}\"",
+                follow_up::SCHEMA,
+                deferral::SCHEMA
             ),
-        ));
+        )),
+        Some(other) => Err(Rejection::invalid_event(
+            "schema",
+            format!("must be a string, got {}", type_name(other)),
+        )),
+        None => Err(Rejection::invalid_event("schema", "is missing")),
     }
-    let payload: FollowUpPayload = serde_json::from_value(value)
-        .map_err(|e| Rejection::invalid_event("(follow-up)", format!("is malformed: {e}")))?;
-    validate_follow_up(payload).map(Invocation::FollowUp)
-}
-
-fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejection> {
-    let in_context = |r: Rejection| {
-        r.with_domain(payload.domain.clone())
-            .with_tenant(payload.tenant_id.clone())
-    };
-    let domain = DomainName::parse(&payload.domain)
-        .map_err(|e| Rejection::from(e).with_tenant(payload.tenant_id.clone()))?;
-    let hosted_zone_id = payload
-        .hosted_zone_id
-        .as_deref()
-        .map(HostedZoneId::parse)
-        .transpose()
-        .map_err(|e| in_context(Rejection::invalid_event("hostedZoneId", e.to_string())))?;
-    let tenant_id = payload
-        .tenant_id
-        .as_deref()
-        .map(TenantId::parse)
-        .transpose()
-        .map_err(|rule| in_context(Rejection::invalid_event("tenantId", rule)))?;
-    if payload.attempt == 0 {
-        return Err(in_context(Rejection::invalid_event(
-            "attempt",
-            "must be at least 1",
-        )));
-    }
-    let published_tokens = match (payload.stage, payload.tokens.is_empty()) {
-        (_, true) => None,
-        (_, false) => Some(
-            DkimTokens::parse(&payload.tokens)
-                .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
-        ),
-    };
-    if payload.stage == Stage::Verify && (hosted_zone_id.is_none() || published_tokens.is_none()) {
-        return Err(in_context(Rejection::invalid_event(
-            "stage",
-            "\"verify\" needs hostedZoneId and the three published tokens",
-        )));
-    }
-    Ok(FollowUp {
-        stage: payload.stage,
-        domain,
-        hosted_zone_id,
-        tenant_id,
-        attempt: payload.attempt,
-        restarts: payload.restarts,
-        onboarding_started_at: payload.onboarding_started_at,
-        published_tokens,
-    })
 }
 
 /// An object in the event, with its path for error messages.
@@ -304,10 +224,6 @@ impl<'a> Fields<'a> {
         } else {
             format!("{}.{key}", self.path)
         }
-    }
-
-    fn get(&self, key: &str) -> Option<&'a Value> {
-        self.map.get(key)
     }
 
     fn has(&self, key: &str) -> bool {
@@ -545,7 +461,7 @@ mod tests {
     #[test]
     fn follow_up_round_trips_and_is_validated() {
         let payload = json!({
-            "schema": SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
+            "schema": follow_up::SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
             "hostedZoneId": "Z1", "attempt": 2, "restarts": 0,
             "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a", "b", "c"]
         });
@@ -572,5 +488,115 @@ mod tests {
         bad_domain["domain"] = json!("*.example.com");
         let r = rejected(&bad_domain.to_string());
         assert!(matches!(r.reason, RejectReason::Domain(_)));
+    }
+
+    /// Payloads earlier releases wrote into schedules must still be read.
+    #[test]
+    fn every_captured_payload_is_still_read() {
+        let fixtures: &[(&str, &str)] = &[
+            (
+                "follow-up-v1-verify",
+                include_str!("../../tests/fixtures/payloads/follow-up-v1-verify.json"),
+            ),
+            (
+                "follow-up-v1-await-zone",
+                include_str!("../../tests/fixtures/payloads/follow-up-v1-await-zone.json"),
+            ),
+            (
+                "follow-up-v1-restarted",
+                include_str!("../../tests/fixtures/payloads/follow-up-v1-restarted.json"),
+            ),
+            (
+                "deferred-v1-onboard",
+                include_str!("../../tests/fixtures/payloads/deferred-v1-onboard.json"),
+            ),
+            (
+                "deferred-v1-onboard-registration",
+                include_str!("../../tests/fixtures/payloads/deferred-v1-onboard-registration.json"),
+            ),
+            (
+                "deferred-v1-follow-up",
+                include_str!("../../tests/fixtures/payloads/deferred-v1-follow-up.json"),
+            ),
+        ];
+        let on_disk = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/payloads"
+        ))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
+        .count();
+        assert_eq!(
+            on_disk,
+            fixtures.len(),
+            "a captured payload is not read here"
+        );
+        for (name, raw) in fixtures {
+            let invocation = parse_invocation(raw).unwrap_or_else(|e| panic!("{name}: {e}"));
+            match (name.split('-').next().unwrap(), invocation) {
+                ("follow", Invocation::FollowUp(f)) => assert_eq!(
+                    f.onboarding_started_at.to_rfc3339(),
+                    "2026-11-27T09:15:02+00:00"
+                ),
+                ("deferred", Invocation::Deferred(d)) => {
+                    assert!(d.deferrals >= 1 && d.last_error.is_some(), "{name}");
+                    // What a release writes back is what it read.
+                    assert_eq!(
+                        parse_invocation(&d.to_input()).unwrap(),
+                        Invocation::Deferred(d)
+                    );
+                }
+                (_, other) => panic!("{name} read as {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn deferred_payloads_are_checked_like_the_work_they_carry() {
+        let onboard = include_str!("../../tests/fixtures/payloads/deferred-v1-onboard.json");
+        let cases = [
+            (
+                onboard.replace("\"version\":1", "\"version\":2"),
+                "reads version 1",
+            ),
+            (
+                onboard.replace("mail.acme-tenant.com", "co.uk"),
+                "public suffix",
+            ),
+            (
+                onboard.replace("\"kind\":\"onboard\"", "\"kind\":\"reconcile\""),
+                "malformed",
+            ),
+            (
+                onboard.replace("\"deferrals\":1", "\"deferrals\":-1"),
+                "malformed",
+            ),
+            (
+                onboard.replace(
+                    "\"trigger\":\"custom\",\"source\":\"com.example.saas\",",
+                    "\"trigger\":\"custom\",",
+                ),
+                "work.source",
+            ),
+            (
+                onboard.replace("dkim-autopilot/deferred", "dkim-autopilot/deferal"),
+                "reads \"dkim-autopilot/follow-up\" and \"dkim-autopilot/deferred\"",
+            ),
+            (
+                include_str!("../../tests/fixtures/payloads/deferred-v1-follow-up.json")
+                    .replace("\"attempt\":1", "\"attempt\":0"),
+                "at least 1",
+            ),
+        ];
+        for (raw, expected) in cases {
+            let text = rejected(&raw).to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text:?}");
+        }
     }
 }

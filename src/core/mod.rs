@@ -1,11 +1,15 @@
 //! The pure core: event parsing, domain rules, record building, follow-up policy.
 //! No AWS SDK types and no I/O here, so all of it is unit-tested directly.
 
+pub mod deferral;
 pub mod domain;
 pub mod follow_up;
 pub mod inbound;
+pub mod metrics;
 pub mod outcome;
+pub mod pacing;
 pub mod policy;
 pub mod records;
 pub mod rejection;
+pub mod request;
 pub mod zone;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
 use super::onboard::{publish_and_schedule, wait_for_zone};
-use super::publish::{announce, apply_repair, schedule, wanted_records};
+use super::publish::{announce, apply_repair, schedule, wanted_records, Reason};
 use super::zones::find_zone;
 use super::{Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
@@ -88,6 +88,9 @@ async fn verify(
             Ok(Response::Verified {
                 domain: domain.to_string(),
                 attempt: follow_up.attempt,
+                elapsed_seconds: (cx.now - follow_up.onboarding_started_at)
+                    .num_seconds()
+                    .max(0),
             })
         }
         Verdict::TimedOut => {
@@ -101,7 +104,7 @@ async fn verify(
                 &follow_up,
                 Some(&published),
                 Some(status),
-                Some(reason.clone()),
+                Some(Reason::new("VerificationWindowClosed", reason.clone())),
             )
             .await
             .map_err(stop)?;
@@ -118,7 +121,7 @@ async fn verify(
                 &follow_up,
                 Some(&published),
                 Some(status),
-                Some(reason.clone()),
+                Some(Reason::new("RestartsExhausted", reason.clone())),
             )
             .await
             .map_err(stop)?;

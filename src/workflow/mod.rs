@@ -1,11 +1,14 @@
-//! The use cases, each told as a story: onboard a domain; check on it later.
+//! The use cases, each told as a story: onboard a domain; check on it later; put
+//! off what AWS would not let finish now.
 
 mod check;
+mod defer;
 mod onboard;
 mod publish;
 mod zones;
 
 pub use check::check;
+pub use defer::defer;
 pub use onboard::onboard;
 
 use chrono::{DateTime, Utc};
@@ -13,6 +16,7 @@ use serde::Serialize;
 
 use crate::aws::{Aws, AwsError};
 use crate::config::Settings;
+use crate::core::deferral::Work;
 use crate::core::records::CnameRecord;
 use crate::core::rejection::{RejectReason, Rejection};
 
@@ -74,6 +78,8 @@ pub enum Response {
     Verified {
         domain: String,
         attempt: u32,
+        /// From the start of onboarding to this check.
+        elapsed_seconds: i64,
     },
     Waiting {
         domain: String,
@@ -106,6 +112,62 @@ pub enum Response {
     Ignored {
         reason: String,
     },
+    /// AWS would not let the work finish now; a schedule brings it back.
+    Deferred {
+        domain: String,
+        work: &'static str,
+        deferrals: u32,
+        reason_code: String,
+        reason: String,
+        schedule: FollowUpRef,
+    },
+    /// Deferred as often as allowed; reported as failed.
+    DeferralsExhausted {
+        domain: String,
+        work: &'static str,
+        deferrals: u32,
+        reason: String,
+    },
+}
+
+impl Response {
+    /// The `Outcome` dimension of the metrics.
+    pub fn metric_outcome(&self) -> &'static str {
+        match self {
+            Self::Published { .. } => "published",
+            Self::RetryLater { .. } => "retryLater",
+            Self::Verified { .. } => "verified",
+            Self::Waiting { .. } => "waiting",
+            Self::Restarted { .. } => "restarted",
+            Self::Failed { .. } => "verificationFailed",
+            Self::TimedOut { .. } => "timedOut",
+            Self::Rejected { .. } => "rejected",
+            Self::Ignored { .. } => "ignored",
+            Self::Deferred { .. } => "deferred",
+            Self::DeferralsExhausted { .. } => "deferralsExhausted",
+        }
+    }
+
+    /// The `ReasonCode` dimension, where one applies.
+    pub fn reason_code(&self) -> Option<&str> {
+        match self {
+            Self::Rejected { reason_code, .. } | Self::Deferred { reason_code, .. } => {
+                Some(reason_code)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Do one piece of work: an onboarding or a check.
+pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
+    match work {
+        Work::Onboard {
+            request,
+            started_at,
+        } => onboard(cx, request, started_at).await,
+        Work::FollowUp(follow_up) => check(cx, follow_up).await,
+    }
 }
 
 /// The follow-up schedule an invocation created (or found already there).

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use tracing::info;
 
-use super::publish::{announce, schedule, wanted_records};
+use super::publish::{announce, schedule, wanted_records, Reason};
 use super::zones::find_zone;
 use super::{Context, Response, Stop};
 use crate::aws::route53::RecordChange;
@@ -14,7 +14,12 @@ use crate::core::outcome::OutcomeKind;
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::zone::{HostedZoneId, ZoneProblem};
 
-pub async fn onboard(cx: &Context<'_>, request: OnboardRequest) -> Result<Response, Stop> {
+/// `started_at`: when this onboarding first began (earlier than now when it was deferred).
+pub async fn onboard(
+    cx: &Context<'_>,
+    request: OnboardRequest,
+    started_at: DateTime<Utc>,
+) -> Result<Response, Stop> {
     let follow_up = FollowUp {
         stage: Stage::Verify,
         domain: request.domain,
@@ -22,7 +27,7 @@ pub async fn onboard(cx: &Context<'_>, request: OnboardRequest) -> Result<Respon
         tenant_id: request.tenant_id,
         attempt: 1,
         restarts: 0,
-        onboarding_started_at: cx.now,
+        onboarding_started_at: started_at,
         published_tokens: None,
     };
     let tenant = follow_up.tenant_id.as_ref().map(|t| t.as_str());
@@ -139,7 +144,7 @@ pub(super) async fn wait_for_zone(
             &follow_up,
             None,
             None,
-            Some(reason.clone()),
+            Some(Reason::new("NoHostedZone", reason.clone())),
         )
         .await
         .map_err(|e| Stop::aws(e, &follow_up.domain, tenant.as_deref()))?;

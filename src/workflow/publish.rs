@@ -19,34 +19,54 @@ pub(super) async fn schedule(
     follow_up: &FollowUp,
     at: DateTime<Utc>,
 ) -> Result<FollowUpRef, AwsError> {
-    let name = ScheduleName::for_follow_up(&follow_up.domain, follow_up.attempt);
-    let at = round_up_to_second(at);
     let purpose = match follow_up.stage {
         Stage::Verify => "check SES DKIM verification",
         Stage::AwaitZone => "look for the hosted zone again",
     };
+    create_schedule(
+        cx,
+        &ScheduleName::for_follow_up(&follow_up.domain, follow_up.attempt),
+        at,
+        follow_up.to_input(),
+        format!(
+            "dkim-autopilot: {purpose} for {} (attempt {})",
+            follow_up.domain, follow_up.attempt
+        ),
+        follow_up.attempt,
+    )
+    .await
+}
+
+/// A one-time schedule that invokes this function with `input` at `at`; a schedule
+/// of that name already there counts as made (a redelivery made it).
+pub(super) async fn create_schedule(
+    cx: &Context<'_>,
+    name: &ScheduleName,
+    at: DateTime<Utc>,
+    input: String,
+    description: String,
+    attempt: u32,
+) -> Result<FollowUpRef, AwsError> {
+    let at = round_up_to_second(at);
     let scheduled = cx
         .aws
         .scheduler
         .create_one_time(OneTimeSchedule {
-            name: &name,
+            name,
             group: &cx.settings.schedule_group,
             at,
             target_arn: cx.function_arn,
             role_arn: &cx.settings.scheduler_role_arn,
             dead_letter_arn: cx.settings.scheduler_dead_letter_arn.as_deref(),
-            input: follow_up.to_input(),
-            description: format!(
-                "dkim-autopilot: {purpose} for {} (attempt {})",
-                follow_up.domain, follow_up.attempt
-            ),
+            input,
+            description,
         })
         .await?;
     Ok(FollowUpRef {
         schedule_name: name.as_str().to_owned(),
         schedule_group: cx.settings.schedule_group.clone(),
         at,
-        attempt: follow_up.attempt,
+        attempt,
         already_scheduled: scheduled == Scheduled::AlreadyScheduled,
     })
 }
@@ -86,6 +106,22 @@ pub(super) async fn apply_repair(
         .await
 }
 
+/// Why an outcome is a failure: a stable code for machines, a sentence for people.
+#[derive(Debug, Clone)]
+pub(super) struct Reason {
+    pub code: &'static str,
+    pub text: String,
+}
+
+impl Reason {
+    pub fn new(code: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            code,
+            text: text.into(),
+        }
+    }
+}
+
 /// Publish an outcome event about `follow_up`'s domain. Only a transient failure
 /// is returned, so that Lambda retries the (idempotent) invocation.
 pub(super) async fn announce(
@@ -94,7 +130,7 @@ pub(super) async fn announce(
     follow_up: &FollowUp,
     tokens: Option<&DkimTokens>,
     dkim_status: Option<&str>,
-    reason: Option<String>,
+    reason: Option<Reason>,
 ) -> Result<(), AwsError> {
     let started = follow_up.onboarding_started_at;
     let tokens: Vec<String> = tokens.map(DkimTokens::to_strings).unwrap_or_default();
@@ -123,7 +159,8 @@ pub(super) async fn announce(
         restarts: Some(follow_up.restarts),
         onboarding_started_at: Some(started),
         elapsed_seconds: Some((cx.now - started).num_seconds().max(0)),
-        reason,
+        reason_code: reason.as_ref().map(|r| r.code.to_owned()),
+        reason: reason.map(|r| r.text),
         ..Default::default()
     };
     match cx

@@ -1,14 +1,16 @@
 //! Finding the hosted zone that may hold a domain's records.
 
+use futures_util::future::join_all;
+
 use super::Context;
 use crate::aws::AwsError;
 use crate::core::domain::DomainName;
 use crate::core::zone::{check_named_zone, pick_zone_named, HostedZone, HostedZoneId, ZoneProblem};
 
 /// The zone named by the event (checked), or else the deepest public zone that
-/// contains the domain. Asks for each candidate name in turn, deepest first, so it
-/// works the same against Route 53 and an emulator that only matches exact names;
-/// the usual case (a zone at the domain itself) costs one call.
+/// contains the domain. Every candidate name is asked for at once, so a domain at
+/// any depth costs one round trip; asking per exact name works the same against
+/// Route 53 and an emulator that only matches exact names.
 pub(super) async fn find_zone(
     cx: &Context<'_>,
     domain: &DomainName,
@@ -23,9 +25,15 @@ pub(super) async fn find_zone(
         return Ok(check_named_zone(&zone, domain).map(|()| zone));
     }
     let candidates = domain.candidate_zone_names();
-    for candidate in &candidates {
-        let listed = cx.aws.route53.zones_named(candidate).await?;
-        if let Some(zone) = pick_zone_named(candidate, &listed).transpose() {
+    let listings = join_all(
+        candidates
+            .iter()
+            .map(|candidate| cx.aws.route53.zones_named(candidate)),
+    )
+    .await;
+    // Deepest first: the first candidate with a zone wins.
+    for (candidate, listed) in candidates.iter().zip(listings) {
+        if let Some(zone) = pick_zone_named(candidate, &listed?).transpose() {
             return Ok(zone);
         }
     }

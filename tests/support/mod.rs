@@ -116,7 +116,7 @@ pub async fn aws() -> Aws {
         aws_sdk_route53::Client::new(config),
         aws_sdk_scheduler::Client::new(config),
         aws_sdk_eventbridge::Client::new(config),
-        Some(EVENT_BUS.into()),
+        &settings(),
     )
 }
 
