@@ -1,4 +1,5 @@
-"""Static checks of the SAM template's IAM shape and failure handling.
+"""Static checks of the SAM template's IAM shape, failure handling and alarms,
+and of the docs that describe them.
 
 Each ``check_*`` function returns a list of problems (empty = fine). The tests
 assert that the real template.yaml has none, and - so that no check can pass
@@ -66,7 +67,53 @@ EXPECTED_ENV = {
     "SCHEDULER_DEAD_LETTER_ARN",
     "VERIFICATION_DEADLINE_HOURS",
     "MAX_VERIFICATION_RESTARTS",
+    "RESERVED_CONCURRENCY",
+    "SES_CALLS_PER_SECOND",
+    "ROUTE53_CALLS_PER_SECOND",
+    "MAX_DEFERRALS",
 }
+
+# Settings the stack takes as a parameter and hands to the function: the env var,
+# the parameter, and the range src/config.rs accepts (so CloudFormation refuses
+# what the cold start would refuse) with the default.
+SETTINGS_FROM_PARAMETERS = {
+    "DKIM_RECORD_TTL": ("DkimRecordTtl", 60, 172800, 1800),
+    "FIRST_CHECK_DELAY_MINUTES": ("FirstCheckDelayMinutes", 1, 1440, 5),
+    "VERIFICATION_DEADLINE_HOURS": ("VerificationDeadlineHours", 1, 336, 72),
+    "MAX_VERIFICATION_RESTARTS": ("MaxVerificationRestarts", 0, 10, 3),
+    "RESERVED_CONCURRENCY": ("ReservedConcurrency", 1, 1000, 1),
+    "SES_CALLS_PER_SECOND": ("SesCallsPerSecond", 1, 100, 1),
+    "ROUTE53_CALLS_PER_SECOND": ("Route53CallsPerSecond", 1, 100, 5),
+    "MAX_DEFERRALS": ("MaxDeferrals", 1, 20, 6),
+}
+
+# The Outcome dimension values the function's metrics use (src/core/metrics.rs).
+OUTCOME_VALUES = {
+    "published", "retryLater", "verified", "waiting", "restarted", "verificationFailed",
+    "timedOut", "rejected", "ignored", "deferred", "deferralsExhausted", "failedInvocation",
+}
+
+# Every alarm: namespace, metric, statistic and dimensions (as resolved).
+FUNCTION_DIMENSION = {"FunctionName": "<Ref DkimAutopilotFunction>"}
+EXPECTED_ALARMS = {
+    "EventRuleDeadLetterQueueAlarm": (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum",
+        {"QueueName": "<GetAtt EventRuleDeadLetterQueue.QueueName>"}),
+    "AsyncFailureQueueAlarm": (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum",
+        {"QueueName": "<GetAtt AsyncFailureQueue.QueueName>"}),
+    "SchedulerDeadLetterQueueAlarm": (
+        "AWS/SQS", "ApproximateNumberOfMessagesVisible", "Maximum",
+        {"QueueName": "<GetAtt SchedulerDeadLetterQueue.QueueName>"}),
+    "FunctionErrorsAlarm": ("AWS/Lambda", "Errors", "Sum", FUNCTION_DIMENSION),
+    "VerificationFailedAlarm": (
+        "DkimAutopilot", "Outcomes", "Sum", {**FUNCTION_DIMENSION, "Outcome": "verificationFailed"}),
+    "VerificationTimedOutAlarm": (
+        "DkimAutopilot", "Outcomes", "Sum", {**FUNCTION_DIMENSION, "Outcome": "timedOut"}),
+    "DeferralsExhaustedAlarm": (
+        "DkimAutopilot", "Outcomes", "Sum", {**FUNCTION_DIMENSION, "Outcome": "deferralsExhausted"}),
+}
+ALARM_TOPIC = f"arn:aws:sns:us-east-1:{ACCOUNT}:dkim-alarms"
 
 ROUTE53_CONDITION = {
     "ForAllValues:StringEquals": {
@@ -633,12 +680,15 @@ def check_function(tpl: dict) -> list[str]:
     params = tpl["Parameters"]
     defaults = {"MemorySize": 256, "Timeout": 60, "ReservedConcurrency": 1, "DkimRecordTtl": 1800,
                 "FirstCheckDelayMinutes": 5, "VerificationDeadlineHours": 72, "MaxVerificationRestarts": 3,
-                "CustomEventSource": "my.saas.onboarding", "InboundEventBusName": "default"}
+                "CustomEventSource": "my.saas.onboarding", "InboundEventBusName": "default",
+                "SesCallsPerSecond": 1, "Route53CallsPerSecond": 5, "MaxDeferrals": 6, "AlarmTopicArn": ""}
     for name, value in defaults.items():
         if str(params.get(name, {}).get("Default")) != str(value):
             problems.append(f"parameter {name} default {params.get(name, {}).get('Default')!r}, want {value!r}")
-    if "VerifyDomainDkim" not in params.get("ReservedConcurrency", {}).get("Description", ""):
-        problems.append("ReservedConcurrency description does not explain the SES rate-limit trade-off")
+    description = params.get("ReservedConcurrency", {}).get("Description", "")
+    for words in ("VerifyDomainDkim", "1/N", "RESERVED_CONCURRENCY", "deferred"):
+        if words not in description:
+            problems.append(f"ReservedConcurrency description does not explain the pacing trade-off ({words!r})")
     env = props.get("Environment", {}).get("Variables", {})
     if set(env) != EXPECTED_ENV:
         problems.append(f"env vars: extra {sorted(set(env) - EXPECTED_ENV)}, missing {sorted(EXPECTED_ENV - set(env))}")
@@ -656,6 +706,96 @@ def check_queues(tpl: dict) -> list[str]:
             problems.append(f"{name}: no server-side encryption")
         if p.get("MessageRetentionPeriod") != 1209600:
             problems.append(f"{name}: retention {p.get('MessageRetentionPeriod')!r}, want 14 days")
+    return problems
+
+
+def check_settings(tpl: dict) -> list[str]:
+    """Each setting the stack owns reaches the function as a Ref to its
+    parameter, and the parameter's range and default are the function's."""
+    problems = []
+    env = tpl["Resources"]["DkimAutopilotFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    for var, (param, low, high, default) in SETTINGS_FROM_PARAMETERS.items():
+        if env.get(var) != {"Ref": param}:
+            problems.append(f"env {var}={env.get(var)!r}, want a Ref to parameter {param}")
+        spec = tpl["Parameters"].get(param, {})
+        got = (spec.get("Type"), spec.get("MinValue"), spec.get("MaxValue"), spec.get("Default"))
+        if tuple(str(x) for x in got) != tuple(str(x) for x in ("Number", low, high, default)):
+            problems.append(f"parameter {param} (Type, MinValue, MaxValue, Default) = {got!r}, "
+                            f"want ('Number', {low}, {high}, {default})")
+    return problems
+
+
+def check_parameter_groups(tpl: dict) -> list[str]:
+    """The console groups every parameter exactly once, and only parameters."""
+    groups = tpl.get("Metadata", {}).get("AWS::CloudFormation::Interface", {}).get("ParameterGroups", [])
+    listed = [p for g in groups for p in g.get("Parameters", [])]
+    problems = [f"parameter {p} is in {listed.count(p)} parameter groups"
+                for p in tpl["Parameters"] if listed.count(p) != 1]
+    problems += [f"parameter group lists unknown parameter {p}" for p in listed if p not in tpl["Parameters"]]
+    return problems
+
+
+def _alarms(res: dict) -> dict[str, dict]:
+    return {n: r["Properties"] for n, r in res.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+
+
+def check_alarms(tpl: dict) -> list[str]:
+    """The alarms of docs/operations.md: right metric, namespace, dimensions,
+    statistic and threshold, and one on every queue of the stack."""
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        res = Resolver(tpl, **kw).resources()
+        alarms = _alarms(res)
+        if set(alarms) != set(EXPECTED_ALARMS):
+            problems.append(f"[{scen}] alarms: extra {sorted(set(alarms) - set(EXPECTED_ALARMS))}, "
+                            f"missing {sorted(set(EXPECTED_ALARMS) - set(alarms))}")
+        for name, props in alarms.items():
+            dims = {d.get("Name"): d.get("Value") for d in props.get("Dimensions", [])}
+            got = (props.get("Namespace"), props.get("MetricName"), props.get("Statistic"), dims)
+            want = EXPECTED_ALARMS.get(name)
+            if want is not None and got != want:
+                problems.append(f"[{scen}] {name} watches {got!r}, want {want!r}")
+            shape = (str(props.get("ComparisonOperator")), str(props.get("Threshold")),
+                     str(props.get("EvaluationPeriods")), str(props.get("TreatMissingData")))
+            if shape not in {("GreaterThanThreshold", "0", "1", "notBreaching"),
+                             ("GreaterThanThreshold", "0.0", "1", "notBreaching")}:
+                problems.append(f"[{scen}] {name}: (comparison, threshold, periods, missing data) = {shape!r}, "
+                                "want the first occurrence to alarm and silence to be fine")
+            if not isinstance(props.get("Period"), int) or not 60 <= props["Period"] <= 3600:
+                problems.append(f"[{scen}] {name}: Period {props.get('Period')!r}")
+        queues = {n for n, r in res.items() if r["Type"] == "AWS::SQS::Queue"}
+        watched = {
+            p["Dimensions"][0]["Value"][len("<GetAtt "):-len(".QueueName>")]
+            for p in alarms.values()
+            if p.get("Namespace") == "AWS/SQS" and p.get("Dimensions")
+            and str(p["Dimensions"][0].get("Value", "")).endswith(".QueueName>")
+        }
+        if queues - watched:
+            problems.append(f"[{scen}] queues without an alarm: {sorted(queues - watched)}")
+    return problems
+
+
+def check_alarm_actions(tpl: dict) -> list[str]:
+    """AlarmTopicArn is optional: unset, no alarm notifies anything; set, every
+    alarm notifies exactly that topic (and nothing else)."""
+    problems = []
+    spec = tpl["Parameters"].get("AlarmTopicArn", {})
+    if (spec.get("Type"), spec.get("Default")) != ("String", ""):
+        problems.append(f"AlarmTopicArn is {spec!r}, want an optional String defaulting to empty")
+    for scen, kw in SCENARIOS.items():
+        for topic in ("", ALARM_TOPIC):
+            res = Resolver(tpl, **{**kw, "AlarmTopicArn": topic}).resources()
+            alarms = _alarms(res)
+            if not alarms:
+                problems.append(f"[{scen}] no alarms")
+            for name, props in alarms.items():
+                want = [topic] if topic else []
+                if props.get("AlarmActions", []) != want:
+                    problems.append(f"[{scen}, topic {topic!r}] {name} AlarmActions "
+                                    f"{props.get('AlarmActions')!r}, want {want!r}")
+                for other in ("OKActions", "InsufficientDataActions"):
+                    if [a for a in props.get(other, []) if a != topic]:
+                        problems.append(f"[{scen}] {name} {other} {props[other]!r}")
     return problems
 
 
@@ -715,6 +855,10 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_rules,
     check_function,
     check_queues,
+    check_settings,
+    check_parameter_groups,
+    check_alarms,
+    check_alarm_actions,
 ]
 
 
@@ -988,6 +1132,107 @@ def m_sam_policies(t):
     t["Resources"]["DkimAutopilotFunction"]["Properties"]["Policies"] = ["AWSLambdaExecute"]
 
 
+def m_reserved_concurrency_old_description(t):
+    t["Parameters"]["ReservedConcurrency"]["Description"] = (
+        "Reserved concurrent executions. Default 1 because SES VerifyDomainDkim allows about one call per second.")
+
+
+def m_env_concurrency_constant(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["RESERVED_CONCURRENCY"] = 1
+
+
+def m_env_budget_wrong_parameter(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"][
+        "ROUTE53_CALLS_PER_SECOND"] = {"Ref": "SesCallsPerSecond"}
+
+
+def m_ses_budget_range(t):
+    t["Parameters"]["SesCallsPerSecond"]["MaxValue"] = 1000
+
+
+def m_max_deferrals_default(t):
+    t["Parameters"]["MaxDeferrals"]["Default"] = 0
+
+
+def m_parameter_not_grouped(t):
+    for g in t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]:
+        if "AlarmTopicArn" in g["Parameters"]:
+            g["Parameters"].remove("AlarmTopicArn")
+
+
+def m_parameter_grouped_twice(t):
+    t["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"][0]["Parameters"].append("MaxDeferrals")
+
+
+def _alarm(t, name):
+    return t["Resources"][name]["Properties"]
+
+
+def m_alarm_missing(t):
+    del t["Resources"]["SchedulerDeadLetterQueueAlarm"]
+
+
+def m_alarm_wrong_queue(t):
+    _alarm(t, "AsyncFailureQueueAlarm")["Dimensions"][0]["Value"] = {
+        "Fn::GetAtt": ["EventRuleDeadLetterQueue", "QueueName"]}
+
+
+def m_alarm_average(t):
+    _alarm(t, "EventRuleDeadLetterQueueAlarm")["Statistic"] = "Average"
+
+
+def m_alarm_threshold(t):
+    _alarm(t, "FunctionErrorsAlarm")["Threshold"] = 5
+
+
+def m_alarm_greater_or_equal(t):
+    _alarm(t, "SchedulerDeadLetterQueueAlarm")["ComparisonOperator"] = "GreaterThanOrEqualToThreshold"
+
+
+def m_alarm_missing_data_breaching(t):
+    _alarm(t, "VerificationFailedAlarm")["TreatMissingData"] = "breaching"
+
+
+def m_errors_alarm_metric(t):
+    _alarm(t, "FunctionErrorsAlarm")["MetricName"] = "Throttles"
+
+
+def m_alarm_wrong_outcome(t):
+    _alarm(t, "VerificationTimedOutAlarm")["Dimensions"][1]["Value"] = "timeout"
+
+
+def m_alarm_namespace(t):
+    _alarm(t, "DeferralsExhaustedAlarm")["Namespace"] = "DKIMAutopilot"
+
+
+def m_alarm_no_function_dimension(t):
+    del _alarm(t, "VerificationFailedAlarm")["Dimensions"][0]
+
+
+def m_queue_without_alarm(t):
+    t["Resources"]["AnotherQueue"] = copy.deepcopy(t["Resources"]["AsyncFailureQueue"])
+
+
+def m_alarm_actions_unconditional(t):
+    _alarm(t, "AsyncFailureQueueAlarm")["AlarmActions"] = [{"Ref": "AlarmTopicArn"}]
+
+
+def m_alarm_actions_missing(t):
+    del _alarm(t, "FunctionErrorsAlarm")["AlarmActions"]
+
+
+def m_alarm_topic_condition_inverted(t):
+    t["Conditions"]["HasAlarmTopic"] = {"Fn::Equals": [{"Ref": "AlarmTopicArn"}, ""]}
+
+
+def m_alarm_topic_required(t):
+    t["Parameters"]["AlarmTopicArn"]["Default"] = ALARM_TOPIC
+
+
+def m_alarm_ok_actions_elsewhere(t):
+    _alarm(t, "DeferralsExhaustedAlarm")["OKActions"] = [f"arn:aws:sns:us-east-1:{ACCOUNT}:someone-else"]
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_ses_star, check_no_wildcard_actions),
     (m_star_action, check_no_wildcard_actions),
@@ -1035,6 +1280,29 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_x86, check_function),
     (m_queue_unencrypted, check_queues),
     (m_queue_short_retention, check_queues),
+    (m_reserved_concurrency_old_description, check_function),
+    (m_env_concurrency_constant, check_settings),
+    (m_env_budget_wrong_parameter, check_settings),
+    (m_ses_budget_range, check_settings),
+    (m_max_deferrals_default, check_settings),
+    (m_parameter_not_grouped, check_parameter_groups),
+    (m_parameter_grouped_twice, check_parameter_groups),
+    (m_alarm_missing, check_alarms),
+    (m_alarm_wrong_queue, check_alarms),
+    (m_alarm_average, check_alarms),
+    (m_alarm_threshold, check_alarms),
+    (m_alarm_greater_or_equal, check_alarms),
+    (m_alarm_missing_data_breaching, check_alarms),
+    (m_errors_alarm_metric, check_alarms),
+    (m_alarm_wrong_outcome, check_alarms),
+    (m_alarm_namespace, check_alarms),
+    (m_alarm_no_function_dimension, check_alarms),
+    (m_queue_without_alarm, check_alarms),
+    (m_alarm_actions_unconditional, check_alarm_actions),
+    (m_alarm_actions_missing, check_alarm_actions),
+    (m_alarm_topic_condition_inverted, check_alarm_actions),
+    (m_alarm_topic_required, check_alarm_actions),
+    (m_alarm_ok_actions_elsewhere, check_alarm_actions),
 ]
 
 
@@ -1075,27 +1343,106 @@ def test_uncommented_wildcard_resource_is_flagged():
 
 
 # ---------------------------------------------------------------------------
-# README.md documents every parameter and explains every IAM statement.
+# The docs: README.md is the front door, docs/ holds the reference. Every
+# parameter, environment variable, IAM statement and alarm of the template is
+# documented where a reader looks for it, and every local link resolves.
 # ---------------------------------------------------------------------------
 
-DEPLOY_DOC = ROOT / "README.md"
+DOCS_DIR = ROOT / "docs"
+README = "README.md"
+CONFIGURATION_DOC = "docs/configuration.md"
+DEPLOY_DOC = "docs/deploy.md"
+OPERATIONS_DOC = "docs/operations.md"
+TWO_COMMANDS = ("scripts/demo.sh", "scripts/test.sh")
 
 
-def check_docs(tpl: dict, doc: str) -> list[str]:
-    problems = [f"parameter {p} not in README.md" for p in tpl["Parameters"] if f"`{p}`" not in doc]
+def read_docs() -> dict[str, str]:
+    """README.md and every docs/*.md, by path relative to the repository."""
+    docs = {README: (ROOT / README).read_text()}
+    for path in sorted(DOCS_DIR.glob("*.md")):
+        docs[f"docs/{path.name}"] = path.read_text()
+    return docs
+
+
+def _anchors(markdown: str) -> set[str]:
+    """GitHub's anchors for the headings, plus explicit <a id=...>."""
+    anchors = set(re.findall(r'<a id="([^"]+)"', markdown))
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or not line.startswith("#"):
+            continue
+        title = line.lstrip("#").strip().lower()
+        anchors.add(re.sub(r"[^\w\- ]", "", title).replace(" ", "-"))
+    return anchors
+
+
+def check_docs(tpl: dict, docs: dict[str, str]) -> list[str]:
+    problems = []
+    config, deploy, operations = (docs.get(d, "") for d in (CONFIGURATION_DOC, DEPLOY_DOC, OPERATIONS_DOC))
+    problems += [f"parameter {p} not in {CONFIGURATION_DOC}" for p in tpl["Parameters"] if f"`{p}`" not in config]
+    env = tpl["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]
+    problems += [f"environment variable {v} not in {CONFIGURATION_DOC}" for v in env if f"`{v}`" not in config]
     for path, pdoc in policy_documents(tpl["Resources"]):
         for st in statements(pdoc):
             sid = st.get("Sid")
-            if sid and f"`{sid}`" not in doc:
-                problems.append(f"statement {sid} ({path}) not explained in README.md")
+            if sid and f"`{sid}`" not in deploy:
+                problems.append(f"statement {sid} ({path}) not explained in {DEPLOY_DOC}")
+    for name, res in tpl["Resources"].items():
+        if res["Type"] != "AWS::CloudWatch::Alarm":
+            continue
+        if f"`{name}`" not in operations:
+            problems.append(f"alarm {name} not explained in {OPERATIONS_DOC}")
+        for dim in res["Properties"].get("Dimensions", []):
+            if dim.get("Name") == "Outcome" and f"`{dim.get('Value')}`" not in operations:
+                problems.append(f"outcome {dim.get('Value')} of alarm {name} not in {OPERATIONS_DOC}")
+    problems += [f"outcome {o} not in {OPERATIONS_DOC}" for o in sorted(OUTCOME_VALUES) if f"`{o}`" not in operations]
+    readme = docs.get(README, "")
+    problems += [f"{README} does not name {c}" for c in TWO_COMMANDS if f"`{c}`" not in readme]
+    problems += [f"{README} does not link {d}" for d in docs if d != README and f"]({d}" not in readme]
+    # Every relative link resolves to a file, and an anchor in it to a heading.
+    for doc, text in docs.items():
+        base = (ROOT / doc).parent
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if re.match(r"[a-z]+:", target):
+                continue
+            file, _, anchor = target.partition("#")
+            path = (base / file).resolve() if file else (ROOT / doc).resolve()
+            rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else str(path)
+            if not path.exists():
+                problems.append(f"{doc}: link to missing {target}")
+            elif anchor and rel.endswith(".md") and anchor not in _anchors(docs.get(rel, path.read_text())):
+                problems.append(f"{doc}: link to missing anchor {target}")
     return problems
 
 
 def test_docs_cover_parameters_and_statements():
-    assert check_docs(load(), DEPLOY_DOC.read_text()) == []
+    assert check_docs(load(), read_docs()) == []
 
 
 def test_docs_check_can_fail():
-    tpl, doc = load(), DEPLOY_DOC.read_text()
-    assert check_docs(tpl, doc.replace("`PassSchedulerRoleToSchedulerOnly`", "PassRole")) != []
-    assert check_docs(tpl, doc.replace("`HostedZoneIds`", "HostedZoneIds")) != []
+    tpl, docs = load(), read_docs()
+
+    def edited(doc: str, old: str, new: str) -> dict[str, str]:
+        assert old in docs[doc], f"{old!r} not in {doc}"
+        return {**docs, doc: docs[doc].replace(old, new)}
+
+    for doc, old, new in [
+        (DEPLOY_DOC, "`PassSchedulerRoleToSchedulerOnly`", "PassRole"),
+        (CONFIGURATION_DOC, "`HostedZoneIds`", "HostedZoneIds"),
+        (CONFIGURATION_DOC, "`AlarmTopicArn`", "AlarmTopicArn"),
+        (CONFIGURATION_DOC, "`MAX_DEFERRALS`", "MAX_DEFERRALS"),
+        (OPERATIONS_DOC, "`DeferralsExhaustedAlarm`", "the deferrals alarm"),
+        (OPERATIONS_DOC, "`timedOut`", "timedOut"),
+        (OPERATIONS_DOC, "`retryLater`", "retryLater"),
+        (README, "`scripts/test.sh`", "the test script"),
+        (README, "](docs/performance.md)", "]"),
+        (README, "](docs/deploy.md#prerequisites)", "](docs/deploy.md#prerequisite)"),
+        ("docs/events.md", "](how-it-works.md)", "](how-it-work.md)"),
+    ]:
+        assert check_docs(tpl, edited(doc, old, new)) != [], f"{doc}: {old!r} -> {new!r} went unnoticed"
+    # A parameter the template gains but the docs lack is noticed too.
+    widened = copy.deepcopy(tpl)
+    widened["Parameters"]["NewKnob"] = {"Type": "String", "Default": ""}
+    assert check_docs(widened, docs) != []
