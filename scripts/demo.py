@@ -48,11 +48,15 @@ class RuntimeApi:
         self.events: queue.Queue[tuple[str, str]] = queue.Queue()
         self.answers: dict[str, queue.Queue[tuple[str, object]]] = {}
         self.counter = 0
+        self.lock = threading.Lock()
         self.first_poll = threading.Event()  # the function finished its init
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes; with Nagle on, a keep-alive client
+            # would wait for its delayed ACK (~40 ms) before the body of every answer.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:  # quiet
                 pass
@@ -77,8 +81,9 @@ class RuntimeApi:
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                if len(parts) >= 6 and parts[3] == "invocation":
-                    api.answers[parts[4]].put((parts[5], json.loads(body or b"null")))
+                waiting = api.answers.get(parts[4]) if len(parts) >= 6 and parts[3] == "invocation" else None
+                if waiting is not None:  # None: not an invocation, or its caller gave up
+                    waiting.put((parts[5], json.loads(body or b"null")))
 
         class Server(ThreadingHTTPServer):
             daemon_threads = True
@@ -94,14 +99,24 @@ class RuntimeApi:
         host, port = self.server.server_address[:2]
         return f"{host}:{port}"
 
-    def invoke(self, payload: str) -> dict:
-        self.counter += 1
-        request_id = f"demo-{self.counter}"
-        self.answers[request_id] = queue.Queue()
+    def send(self, payload: str, timeout: float = 60) -> tuple[str, object]:
+        """One invocation: ("response", answer), ("error", error document) or ("timeout", None)."""
+        with self.lock:
+            self.counter += 1
+            request_id = f"demo-{self.counter}"
+            self.answers[request_id] = queue.Queue()
         self.events.put((request_id, payload))
-        kind, answer = self.answers[request_id].get(timeout=60)
+        try:
+            return self.answers[request_id].get(timeout=timeout)
+        except queue.Empty:
+            return "timeout", None
+        finally:
+            del self.answers[request_id]
+
+    def invoke(self, payload: str) -> dict:
+        kind, answer = self.send(payload)
         if kind != "response":
-            raise SystemExit(f"the function failed: {answer}")
+            raise SystemExit(f"the function failed: {kind} {answer}")
         return answer
 
 

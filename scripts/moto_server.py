@@ -70,20 +70,96 @@ Errors: ``400 {"error": "BadRequest", "message": ...}`` for a missing domain,
 bad JSON or an unknown status; ``404 {"error": "NotFound", ...}`` when the
 domain identity does not exist in that account/region; ``405`` for other
 methods; ``404`` for any other ``/_harness/`` path.
+
+Test controls for AWS API calls: throttling, call log, latency
+---------------------------------------------------------------
+An *AWS API call* is any request outside ``/_harness/`` and ``/moto-api/``
+that is SigV4-signed.  Its service is the signing name in the credential
+scope of the ``Authorization`` header (``Credential=AK/20260101/us-east-1/ses/
+aws4_request`` -> ``ses``; presigned ``X-Amz-Credential`` likewise); unsigned
+requests pass through untouched.  Its action is the query protocol's
+``Action`` (query string or form body, which is buffered and handed on
+intact), the JSON protocol's ``X-Amz-Target`` after the last dot
+(``AWSEvents.PutEvents`` -> ``PutEvents``), or for REST services the
+operation whose HTTP binding in botocore's model matches method and path
+(``POST /2013-04-01/hostedzone/Z1/rrset/`` -> ``ChangeResourceRecordSets``),
+else ``"<METHOD> <path>"``.  Counters and log entries name calls
+``service:Action`` (``ses:VerifyDomainDkim``, ``route53:GetChange``).
+
+``POST /_harness/throttle`` with a JSON body::
+
+    {"rules": [{"service": "ses", "perAction": true, "calls": 1, "perSeconds": 1.0},
+               {"service": "route53", "perAction": false, "calls": 5, "perSeconds": 1.0}]}
+
+    A sliding-window limiter per rule: at most ``calls`` accepted calls in
+    any window of ``perSeconds`` seconds, counted per service, or per
+    (service, action) when ``perAction`` is true (default false).  At most one
+    rule per service; ``calls`` is an integer >= 0 (0 throttles every call),
+    ``perSeconds`` a number > 0.  A throttled call is not passed to moto and
+    does not use up the window.  It is answered ``400`` in the service's own
+    error shape with code ``Throttling`` and message ``Rate exceeded``:
+
+    * query protocol (SES v1): ``text/xml`` ``<ErrorResponse xmlns="http://
+      ses.amazonaws.com/doc/2010-12-01/"><Error><Type>Sender</Type><Code>
+      Throttling</Code><Message>Rate exceeded</Message></Error><RequestId>..
+      </RequestId></ErrorResponse>``;
+    * REST-XML (Route 53): the same document with ``xmlns="https://
+      route53.amazonaws.com/doc/2013-04-01/"``;
+    * JSON and REST-JSON (events, scheduler): ``{"__type": "Throttling",
+      "message": "Rate exceeded"}`` (REST-JSON also sends ``X-Amzn-Errortype:
+      Throttling``).
+
+    The AWS SDK for Rust reads the code from ``ErrorResponse/Error/Code`` (XML)
+    or ``X-Amzn-Errortype`` / ``code`` / ``__type`` (JSON), and its
+    ``AwsErrorCodeClassifier`` lists ``Throttling`` among the throttling
+    errors, so it retries with backoff; botocore does the same.
+    ``{"rules": []}`` turns throttling off.  Every POST resets the windows,
+    the counters and the call log.  Answer: as for GET.
+
+``GET /_harness/throttle``::
+
+    {"rules": [<as posted, with defaults filled in>],
+     "accepted": {"ses:VerifyDomainDkim": 3, "route53:GetChange": 1},
+     "throttled": {"ses:VerifyDomainDkim": 2}}
+
+    Counts of every AWS API call since the last POST, throttled or not,
+    whether or not a rule applies to its service.
+
+``GET /_harness/calls[?service=S][&action=A]``::
+
+    {"calls": [{"t": 1764300000.123, "service": "ses",
+                "action": "VerifyDomainDkim", "throttled": false}, ...]}
+
+    Every AWS API call since the last POST /_harness/throttle, oldest
+    first; ``t`` is the arrival time (Unix seconds).  At most the latest
+    100000 are kept.
+
+``POST /_harness/latency`` with ``{"seconds": 0.05}`` delays the answer to
+every AWS API call (throttled or not) by that long, 0 to 60 s; 0 turns it
+off.  ``GET /_harness/latency`` answers the current ``{"seconds": ...}``.
+
+These controls survive a moto reset (``/moto-api/reset``).  Errors: ``400
+{"error": "BadRequest", ...}`` for bad JSON or values, ``405`` for other
+methods.
 """
 
 from __future__ import annotations
 
 import argparse
+import collections
+import functools
 import hashlib
+import io
 import json
 import os
 import re
 import signal
 import sys
 import threading
+import time
 import urllib.parse
-from typing import Any
+import uuid
+from typing import Any, NamedTuple
 
 DEFAULT_ACCOUNT_ID = "123456789012"
 DEFAULT_REGION = "us-east-1"
@@ -91,6 +167,9 @@ VALID_STATUSES = ("Success", "Pending", "Failed", "TemporaryFailure", "NotStarte
 REGENERATE_STATUSES = ("Failed", "TemporaryFailure", "NotStarted")
 TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 HARNESS_PREFIX = "/_harness/"
+MOTO_API_PREFIX = "/moto-api/"
+CALL_LOG_LIMIT = 100_000
+MAX_LATENCY_SECONDS = 60.0
 
 # --------------------------------------------------------------------------
 # DKIM state, keyed by (account_id, region, domain).  Kept outside the moto
@@ -314,21 +393,282 @@ def patch_moto_ses() -> None:
     EmailResponse.verify_domain_dkim = response_verify_domain_dkim
 
 
+
+# --------------------------------------------------------------------------
+# Test controls for AWS API calls: which call is this, throttling, call log,
+# latency.
+# --------------------------------------------------------------------------
+
+_CREDENTIAL_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
+# Error namespaces of the XML services this project talks to; others are derived.
+_XML_NAMESPACES = {
+    "ses": "http://ses.amazonaws.com/doc/2010-12-01/",
+    "route53": "https://route53.amazonaws.com/doc/2013-04-01/",
+}
+# REST APIs whose botocore model is not named like their signing name.
+_REST_MODELS = {"ses": "sesv2"}
+
+
+class ApiCall(NamedTuple):
+    service: str
+    action: str
+    protocol: str  # query, json, rest-xml or rest-json
+
+    @property
+    def name(self) -> str:
+        return f"{self.service}:{self.action}"
+
+
+_MODEL_LOCK = threading.Lock()  # a botocore session is not meant to be shared by threads
+
+
+@functools.lru_cache(maxsize=None)
+def _service_model(name: str) -> Any:
+    """botocore's model of service `name`, or None if botocore has none."""
+    import botocore.session
+    from botocore.exceptions import UnknownServiceError
+
+    with _MODEL_LOCK:
+        try:
+            return botocore.session.get_session().get_service_model(name)
+        except UnknownServiceError:
+            return None
+
+
+class _Route(NamedTuple):
+    method: str
+    path: re.Pattern[str]
+    query_keys: frozenset[str]
+    operation: str
+    literal_chars: int
+
+
+def _route_for(request_uri: str, method: str, operation: str) -> _Route:
+    path, _, query = request_uri.partition("?")
+    pattern, literal = "", 0
+    for part in re.split(r"(\{[^}]+\})", path.rstrip("/")):
+        if part.startswith("{"):
+            pattern += ".+" if part.endswith("+}") else "[^/]+"
+        else:
+            pattern += re.escape(part)
+            literal += len(part)
+    keys = frozenset(k.split("=", 1)[0] for k in query.split("&") if k)
+    return _Route(method, re.compile(pattern + "/?"), keys, operation, literal)
+
+
+@functools.lru_cache(maxsize=None)
+def _rest_routes(model_name: str) -> tuple[str | None, tuple[_Route, ...]]:
+    """(protocol, routes most specific first) of a REST service's botocore model."""
+    model = _service_model(model_name)
+    if model is None:
+        return None, ()
+    routes = []
+    for op in model.operation_names:
+        http = model.operation_model(op).http
+        if "requestUri" in http:
+            routes.append(_route_for(http["requestUri"], http.get("method", "POST"), op))
+    routes.sort(key=lambda r: (r.literal_chars, len(r.query_keys)), reverse=True)
+    return model.protocol, tuple(routes)
+
+
+def _form_action(environ: dict[str, Any]) -> str | None:
+    """The query protocol's Action, from the query string or the form body.
+
+    Reading the body consumes wsgi.input, so it is replaced by a fresh stream."""
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][-1]
+    if environ.get("REQUEST_METHOD", "GET").upper() != "POST":
+        return None
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or -1)
+    except ValueError:
+        length = -1
+    if length >= 0:
+        body = environ["wsgi.input"].read(length)
+    elif environ.get("wsgi.input_terminated"):
+        body = environ["wsgi.input"].read()
+    else:
+        return None
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    form = urllib.parse.parse_qs(body.decode("utf-8", "replace"))
+    return form["Action"][-1] if "Action" in form else None
+
+
+def identify_call(environ: dict[str, Any]) -> ApiCall | None:
+    """Service, action and protocol of a signed AWS API call; None if unsigned."""
+    m = _CREDENTIAL_RE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    if m is None:
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        credential = query.get("X-Amz-Credential", [""])[-1]
+        m = _CREDENTIAL_RE.search(f"Credential={credential}")
+    if m is None:
+        return None
+    service = m.group(1)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        return ApiCall(service, target.rsplit(".", 1)[-1], "json")
+    action = _form_action(environ)
+    if action:
+        return ApiCall(service, action, "query")
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    path = environ.get("PATH_INFO", "") or "/"
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "replace")
+    protocol, routes = _rest_routes(_REST_MODELS.get(service, service))
+    query_keys = set(urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
+    for route in routes:
+        if route.method == method and route.path.fullmatch(path) and route.query_keys <= query_keys:
+            return ApiCall(service, route.operation, protocol or "rest-json")
+    if protocol is None:
+        content_type = environ.get("CONTENT_TYPE", "")
+        protocol = "rest-xml" if "xml" in content_type else "rest-json"
+    return ApiCall(service, f"{method} {path}", protocol)
+
+
+def throttling_response(call: ApiCall) -> tuple[str, list[tuple[str, str]], bytes]:
+    """HTTP status, headers and body of `Throttling` in the call's own protocol."""
+    request_id = str(uuid.uuid4())
+    code, message = "Throttling", "Rate exceeded"
+    headers = [("x-amzn-RequestId", request_id)]
+    if call.protocol in ("query", "rest-xml"):
+        namespace = _XML_NAMESPACES.get(call.service)
+        if namespace is None:
+            model = _service_model(call.service)
+            metadata = model.metadata if model is not None else {}
+            namespace = metadata.get("xmlNamespace") or (
+                f"https://{call.service}.amazonaws.com/doc/{metadata.get('apiVersion', '')}/"
+            )
+        body = (
+            f'<ErrorResponse xmlns="{namespace}"><Error><Type>Sender</Type>'
+            f"<Code>{code}</Code><Message>{message}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        headers.append(("Content-Type", "text/xml"))
+    else:
+        body = json.dumps({"__type": code, "message": message}).encode()
+        if call.protocol == "json":
+            headers.append(("Content-Type", "application/x-amz-json-1.1"))
+        else:
+            headers.append(("Content-Type", "application/json"))
+            headers.append(("X-Amzn-Errortype", code))
+    headers.append(("Content-Length", str(len(body))))
+    return "400 Bad Request", headers, body
+
+
+class ThrottleRule(NamedTuple):
+    service: str
+    per_action: bool
+    calls: int
+    per_seconds: float
+
+    @classmethod
+    def parse(cls, raw: Any) -> ThrottleRule:
+        if not isinstance(raw, dict):
+            raise ValueError("each rule must be a JSON object")
+        unknown = set(raw) - {"service", "perAction", "calls", "perSeconds"}
+        if unknown:
+            raise ValueError(f"unknown rule keys {sorted(unknown)}")
+        service, per_action = raw.get("service"), raw.get("perAction", False)
+        calls, per_seconds = raw.get("calls"), raw.get("perSeconds")
+        if not isinstance(service, str) or not service:
+            raise ValueError("'service' must be a non-empty string (a SigV4 signing name)")
+        if not isinstance(per_action, bool):
+            raise ValueError("'perAction' must be true or false")
+        if isinstance(calls, bool) or not isinstance(calls, int) or calls < 0:
+            raise ValueError("'calls' must be an integer >= 0")
+        if isinstance(per_seconds, bool) or not isinstance(per_seconds, (int, float)) \
+                or not per_seconds > 0:
+            raise ValueError("'perSeconds' must be a number > 0")
+        return cls(service, per_action, calls, float(per_seconds))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service": self.service, "perAction": self.per_action,
+                "calls": self.calls, "perSeconds": self.per_seconds}
+
+
+class CallControls:
+    """Throttling rules, their sliding windows, counters, call log and latency."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.latency = 0.0
+        self.set_rules([])
+
+    def set_rules(self, rules: list[ThrottleRule]) -> None:
+        with self._lock:
+            self._rules = {rule.service: rule for rule in rules}
+            # bucket -> monotonic times of the calls accepted within its window
+            self._windows: dict[tuple[str, str | None], collections.deque[float]] = {}
+            self._accepted: collections.Counter[str] = collections.Counter()
+            self._throttled: collections.Counter[str] = collections.Counter()
+            self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=CALL_LOG_LIMIT)
+
+    def admit(self, call: ApiCall) -> bool:
+        """Record the call; True if it may go on, False if it is throttled."""
+        with self._lock:
+            now = time.monotonic()
+            rule = self._rules.get(call.service)
+            accepted = True
+            if rule is not None:
+                bucket = (call.service, call.action if rule.per_action else None)
+                window = self._windows.setdefault(bucket, collections.deque())
+                while window and window[0] <= now - rule.per_seconds:
+                    window.popleft()
+                accepted = len(window) < rule.calls
+                if accepted:
+                    window.append(now)
+            (self._accepted if accepted else self._throttled)[call.name] += 1
+            self._log.append({"t": time.time(), "service": call.service,
+                              "action": call.action, "throttled": not accepted})
+            return accepted
+
+    def summary(self) -> dict[str, Any]:
+        with self._lock:
+            return {"rules": [rule.to_json() for rule in self._rules.values()],
+                    "accepted": dict(self._accepted), "throttled": dict(self._throttled)}
+
+    def calls(self, service: str | None, action: str | None) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._log
+                    if (service is None or entry["service"] == service)
+                    and (action is None or entry["action"] == action)]
+
+
+CONTROLS = CallControls()
+
 # --------------------------------------------------------------------------
 # WSGI middleware for /_harness/
 # --------------------------------------------------------------------------
 
 
 class HarnessMiddleware:
-    def __init__(self, app: Any) -> None:
+    def __init__(self, app: Any, controls: CallControls = CONTROLS) -> None:
         self.app = app
+        self.controls = controls
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         path = environ.get("PATH_INFO", "")
         if isinstance(path, bytes):
             path = path.decode("utf-8", "replace")
-        if not path.startswith(HARNESS_PREFIX):
+        if path.startswith(HARNESS_PREFIX):
+            return self._harness(path, environ, start_response)
+        call = None if path.startswith(MOTO_API_PREFIX) else identify_call(environ)
+        if call is None:
             return self.app(environ, start_response)
+        accepted = self.controls.admit(call)
+        if self.controls.latency:
+            time.sleep(self.controls.latency)
+        if accepted:
+            return self.app(environ, start_response)
+        status, headers, body = throttling_response(call)
+        start_response(status, headers)
+        return [body]
+
+    def _harness(self, path: str, environ: dict[str, Any], start_response: Any) -> Any:
         try:
             status, body = self._handle(path, environ)
         except Exception as exc:  # pragma: no cover - defensive
@@ -342,23 +682,63 @@ class HarnessMiddleware:
         )
         return [payload]
 
-    @staticmethod
-    def _handle(path: str, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if path.rstrip("/") != "/_harness/ses/dkim-status":
+    def _handle(self, path: str, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        routes = {
+            "/_harness/ses/dkim-status": self._dkim_status,
+            "/_harness/throttle": self._throttle,
+            "/_harness/calls": self._calls,
+            "/_harness/latency": self._latency,
+        }
+        handler = routes.get(path.rstrip("/"))
+        if handler is None:
             return 404, {"error": "NotFound", "message": f"no harness route {path}"}
         method = environ.get("REQUEST_METHOD", "GET").upper()
+        if method not in ("GET", "POST") or (handler == self._calls and method != "GET"):
+            return 405, {"error": "MethodNotAllowed", "message": "use GET or POST"}
         if method == "GET":
             query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
-            params: dict[str, Any] = {k: v[-1] for k, v in query.items()}
-        elif method == "POST":
+            return handler(method, {k: v[-1] for k, v in query.items()})
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+            raw = environ["wsgi.input"].read(length) if length else b""
+            params = json.loads(raw or b"null")
+        except (ValueError, UnicodeDecodeError) as exc:
+            return 400, {"error": "BadRequest", "message": f"invalid JSON: {exc}"}
+        if not isinstance(params, dict):
+            return 400, {"error": "BadRequest", "message": "body must be a JSON object"}
+        return handler(method, params)
+
+    def _throttle(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST":
+            raw_rules = params.get("rules")
+            if not isinstance(raw_rules, list):
+                return 400, {"error": "BadRequest", "message": "'rules' must be a list"}
             try:
-                length = int(environ.get("CONTENT_LENGTH") or 0)
-                raw = environ["wsgi.input"].read(length) if length else b""
-                params = json.loads(raw or b"null")
-            except (ValueError, UnicodeDecodeError) as exc:
-                return 400, {"error": "BadRequest", "message": f"invalid JSON: {exc}"}
-            if not isinstance(params, dict):
-                return 400, {"error": "BadRequest", "message": "body must be a JSON object"}
+                rules = [ThrottleRule.parse(raw) for raw in raw_rules]
+            except ValueError as exc:
+                return 400, {"error": "BadRequest", "message": str(exc)}
+            services = [rule.service for rule in rules]
+            if len(set(services)) != len(services):
+                return 400, {"error": "BadRequest", "message": "at most one rule per service"}
+            self.controls.set_rules(rules)
+        return 200, self.controls.summary()
+
+    def _calls(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        return 200, {"calls": self.controls.calls(params.get("service"), params.get("action"))}
+
+    def _latency(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST":
+            seconds = params.get("seconds")
+            if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) \
+                    or not 0 <= seconds <= MAX_LATENCY_SECONDS:
+                return 400, {"error": "BadRequest",
+                             "message": f"'seconds' must be a number from 0 to {MAX_LATENCY_SECONDS:g}"}
+            self.controls.latency = float(seconds)
+        return 200, {"seconds": self.controls.latency}
+
+    @staticmethod
+    def _dkim_status(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST":
             if "status" not in params:
                 return 400, {"error": "BadRequest", "message": "'status' is required (null clears)"}
             if params["status"] is not None and params["status"] not in VALID_STATUSES:
@@ -366,9 +746,6 @@ class HarnessMiddleware:
                     "error": "BadRequest",
                     "message": f"status must be one of {list(VALID_STATUSES)} or null",
                 }
-        else:
-            return 405, {"error": "MethodNotAllowed", "message": "use GET or POST"}
-
         domain = params.get("domain")
         if not isinstance(domain, str) or not domain:
             return 400, {"error": "BadRequest", "message": "'domain' is required"}

@@ -395,3 +395,322 @@ def test_moto_eventbridge_delivers_to_sqs_target(aws):
     body = json.loads(msgs[0]["Body"])
     assert body["source"] == rule and body["detail"] == {"a": 1}
     assert body["detail-type"] == "dkim"
+
+
+# ---------------------------------------------------------------- call controls: throttling, log, latency
+
+SES_NS = "http://ses.amazonaws.com/doc/2010-12-01/"
+ROUTE53_NS = "https://route53.amazonaws.com/doc/2013-04-01/"
+
+
+def control(server, path, body=None, method=None):
+    """Call a /_harness/ endpoint; (status, JSON answer)."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{server}/_harness/{path}", data=data,
+                                 method=method or ("GET" if body is None else "POST"),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def throttle(server, *rules):
+    status, answer = control(server, "throttle", {"rules": list(rules)})
+    assert status == 200, answer
+    return answer
+
+
+def rule(service, calls, per_seconds=60.0, per_action=False):
+    return {"service": service, "perAction": per_action, "calls": calls, "perSeconds": per_seconds}
+
+
+@pytest.fixture
+def controls(server):
+    """Throttling and latency off before and after the test (they are server-wide)."""
+    throttle(server)
+    control(server, "latency", {"seconds": 0})
+    yield server
+    throttle(server)
+    control(server, "latency", {"seconds": 0})
+
+
+@pytest.fixture(scope="module")
+def strict(server):
+    """Clients that never retry, so a throttled call surfaces as the error."""
+    def client(service, region="us-east-1"):
+        return boto3.client(
+            service, endpoint_url=server, region_name=region,
+            aws_access_key_id="testing", aws_secret_access_key="testing",
+            config=Config(retries={"mode": "standard", "total_max_attempts": 1}),
+        )
+
+    return client
+
+
+def assert_throttled(call):
+    from botocore.retries.standard import RetryContext, ThrottledRetryableChecker
+
+    with pytest.raises(ClientError) as e:
+        call()
+    response = e.value.response
+    assert response["Error"]["Code"] == "Throttling", response
+    assert response["Error"]["Message"] == "Rate exceeded"
+    assert response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    context = RetryContext(attempt_number=1, parsed_response=response)
+    assert ThrottledRetryableChecker().is_retryable(context), "botocore must see a throttle"
+
+
+def signed_request(server, service, path="/", data=None, headers=None, method="POST"):
+    """A raw request with a SigV4-shaped Authorization header (its signature is never checked
+    when the call is throttled); returns status, headers, body."""
+    auth = (f"AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/{service}/aws4_request, "
+            "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
+    req = urllib.request.Request(f"{server}{path}", data=data, method=method,
+                                 headers={"Authorization": auth, **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def test_controls_start_off_and_count_every_call(controls, strict):
+    assert throttle(controls) == {"rules": [], "accepted": {}, "throttled": {}}
+    domain = new_domain()
+    strict("ses").verify_domain_dkim(Domain=domain)
+    strict("ses").verify_domain_dkim(Domain=domain)
+    strict("route53").list_hosted_zones()
+    assert control(controls, "throttle")[1] == {
+        "rules": [], "accepted": {"ses:VerifyDomainDkim": 2, "route53:ListHostedZones": 1},
+        "throttled": {}}
+
+
+def test_calls_are_named_by_service_and_operation(controls, strict):
+    domain = new_domain()
+    zone = strict("route53").create_hosted_zone(Name=domain, CallerReference=uuid.uuid4().hex)
+    zone_id = zone["HostedZone"]["Id"]
+    strict("route53").change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+        {"Action": "UPSERT", "ResourceRecordSet": {"Name": f"x.{domain}", "Type": "CNAME", "TTL": 60,
+                                                   "ResourceRecords": [{"Value": "y.example.com"}]}}]})
+    strict("route53").list_resource_record_sets(HostedZoneId=zone_id)
+    strict("route53").list_hosted_zones_by_name(DNSName=domain)
+    group = f"g{uuid.uuid4().hex[:8]}"
+    strict("scheduler").create_schedule_group(Name=group)
+    strict("scheduler").list_schedules(GroupName=group)
+    strict("events").list_event_buses()
+    strict("ses").get_identity_dkim_attributes(Identities=[domain])
+    assert control(controls, "throttle")[1]["accepted"] == {
+        "route53:CreateHostedZone": 1, "route53:ChangeResourceRecordSets": 1,
+        "route53:ListResourceRecordSets": 1, "route53:ListHostedZonesByName": 1,
+        "scheduler:CreateScheduleGroup": 1, "scheduler:ListSchedules": 1,
+        "events:ListEventBuses": 1, "ses:GetIdentityDkimAttributes": 1}
+
+
+def test_per_action_rule_gives_each_action_its_own_window(controls, strict):
+    ses = strict("ses")
+    answer = throttle(controls, rule("ses", 1, per_action=True))
+    assert answer == {"rules": [rule("ses", 1, per_action=True)], "accepted": {}, "throttled": {}}
+    domain = new_domain()
+    ses.verify_domain_dkim(Domain=domain)
+    assert_throttled(lambda: ses.verify_domain_dkim(Domain=domain))
+    ses.get_identity_dkim_attributes(Identities=[domain])  # its own window
+    assert_throttled(lambda: ses.get_identity_dkim_attributes(Identities=[domain]))
+    strict("route53").list_hosted_zones()  # no rule for route53
+    strict("route53").list_hosted_zones()
+    assert control(controls, "throttle")[1] == {
+        "rules": [rule("ses", 1, per_action=True)],
+        "accepted": {"ses:VerifyDomainDkim": 1, "ses:GetIdentityDkimAttributes": 1,
+                     "route53:ListHostedZones": 2},
+        "throttled": {"ses:VerifyDomainDkim": 1, "ses:GetIdentityDkimAttributes": 1}}
+
+
+def test_per_service_rule_shares_one_window_across_actions(controls, strict):
+    r53 = strict("route53")
+    throttle(controls, rule("route53", 2))
+    domain = new_domain()
+    zone_id = r53.create_hosted_zone(Name=domain, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"]
+    r53.get_hosted_zone(Id=zone_id)
+    assert_throttled(lambda: r53.list_resource_record_sets(HostedZoneId=zone_id))
+    assert_throttled(lambda: r53.list_hosted_zones())
+    strict("ses").verify_domain_dkim(Domain=domain)  # other services are not limited
+    summary = control(controls, "throttle")[1]
+    assert summary["accepted"] == {"route53:CreateHostedZone": 1, "route53:GetHostedZone": 1,
+                                   "ses:VerifyDomainDkim": 1}
+    assert summary["throttled"] == {"route53:ListResourceRecordSets": 1, "route53:ListHostedZones": 1}
+
+
+def test_window_slides_and_throttled_calls_do_not_use_it_up(controls, strict):
+    r53 = strict("route53")
+    throttle(controls, rule("route53", 1, per_seconds=1.0))
+    start = time.monotonic()
+    r53.list_hosted_zones()
+    time.sleep(0.5)
+    assert_throttled(r53.list_hosted_zones)  # 0.5 s after the accepted one: same window
+    assert time.monotonic() - start < 1.0, "machine too slow for this timing test"
+    time.sleep(max(0.0, 1.1 - (time.monotonic() - start)))
+    r53.list_hosted_zones()  # the accepted call left the window; the throttled one never counted
+    assert_throttled(r53.list_hosted_zones)
+    calls = control(controls, "calls?service=route53")[1]["calls"]
+    assert [c["throttled"] for c in calls] == [False, True, False, True]
+
+
+def test_turning_throttling_off_and_posting_resets(controls, strict):
+    ses = strict("ses")
+    throttle(controls, rule("ses", 0))
+    assert_throttled(lambda: ses.list_identities())
+    assert control(controls, "throttle")[1]["throttled"] == {"ses:ListIdentities": 1}
+    assert throttle(controls) == {"rules": [], "accepted": {}, "throttled": {}}
+    assert control(controls, "calls")[1] == {"calls": []}
+    ses.list_identities()
+    assert control(controls, "throttle")[1]["accepted"] == {"ses:ListIdentities": 1}
+
+
+@pytest.mark.parametrize("service,call", [
+    ("ses", lambda c: c.verify_domain_dkim(Domain="example.com")),
+    ("route53", lambda c: c.list_hosted_zones_by_name(DNSName="example.com")),
+    ("events", lambda c: c.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "{}"}])),
+    ("scheduler", lambda c: c.get_schedule(Name="n", GroupName="g")),
+])
+def test_every_protocol_answers_throttling_botocore_recognises(controls, strict, service, call):
+    throttle(controls, rule(service, 0))
+    assert_throttled(lambda: call(strict(service)))
+
+
+def test_query_and_rest_xml_errors_are_aws_error_documents(controls):
+    import xml.etree.ElementTree as ET
+
+    throttle(controls, rule("ses", 0), rule("route53", 0))
+    for service, path, data, namespace in [
+        ("ses", "/", b"Action=VerifyDomainDkim&Version=2010-12-01&Domain=example.com", SES_NS),
+        ("route53", "/2013-04-01/hostedzone", None, ROUTE53_NS),
+    ]:
+        headers = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"} if data else {}
+        status, resp_headers, body = signed_request(controls, service, path, data, headers,
+                                                    method="POST" if data else "GET")
+        assert status == 400
+        assert resp_headers["Content-Type"] == "text/xml"
+        root = ET.fromstring(body)
+        assert root.tag == f"{{{namespace}}}ErrorResponse"
+        ns = {"a": namespace}
+        assert root.findtext("a:Error/a:Type", namespaces=ns) == "Sender"
+        assert root.findtext("a:Error/a:Code", namespaces=ns) == "Throttling"
+        assert root.findtext("a:Error/a:Message", namespaces=ns) == "Rate exceeded"
+        assert root.findtext("a:RequestId", namespaces=ns) == resp_headers["x-amzn-RequestId"]
+
+
+def test_json_errors_carry_type_and_message(controls):
+    throttle(controls, rule("events", 0), rule("scheduler", 0))
+    status, headers, body = signed_request(
+        controls, "events", data=b"{}",
+        headers={"X-Amz-Target": "AWSEvents.PutEvents", "Content-Type": "application/x-amz-json-1.1"})
+    assert status == 400 and headers["Content-Type"] == "application/x-amz-json-1.1"
+    assert json.loads(body) == {"__type": "Throttling", "message": "Rate exceeded"}
+    status, headers, body = signed_request(controls, "scheduler", "/schedules/n", method="GET")
+    assert status == 400 and headers["X-Amzn-Errortype"] == "Throttling"
+    assert json.loads(body) == {"__type": "Throttling", "message": "Rate exceeded"}
+    assert control(controls, "throttle")[1]["throttled"] == {"events:PutEvents": 1,
+                                                             "scheduler:GetSchedule": 1}
+
+
+def test_a_retrying_client_retries_a_throttled_call(controls, server):
+    ses = boto3.client("ses", endpoint_url=server, region_name="us-east-1",
+                       aws_access_key_id="testing", aws_secret_access_key="testing",
+                       config=Config(retries={"mode": "standard", "total_max_attempts": 2}))
+    throttle(controls, rule("ses", 0))
+    with pytest.raises(ClientError) as e:
+        ses.list_identities()
+    assert e.value.response["ResponseMetadata"]["RetryAttempts"] == 1
+    calls = control(controls, "calls?service=ses")[1]["calls"]
+    assert [(c["action"], c["throttled"]) for c in calls] == [("ListIdentities", True)] * 2
+
+
+def test_call_log_filters_and_timestamps(controls, strict):
+    domain = new_domain()
+    before = time.time()
+    strict("ses").verify_domain_dkim(Domain=domain)
+    strict("route53").list_hosted_zones()
+    strict("ses").get_identity_dkim_attributes(Identities=[domain])
+    after = time.time()
+    calls = control(controls, "calls")[1]["calls"]
+    assert [(c["service"], c["action"], c["throttled"]) for c in calls] == [
+        ("ses", "VerifyDomainDkim", False), ("route53", "ListHostedZones", False),
+        ("ses", "GetIdentityDkimAttributes", False)]
+    times = [c["t"] for c in calls]
+    assert before <= times[0] <= times[1] <= times[2] <= after
+    assert set(calls[0]) == {"t", "service", "action", "throttled"}
+    assert [c["action"] for c in control(controls, "calls?service=ses")[1]["calls"]] == [
+        "VerifyDomainDkim", "GetIdentityDkimAttributes"]
+    assert control(controls, "calls?service=ses&action=VerifyDomainDkim")[1]["calls"] == calls[:1]
+    assert control(controls, "calls?service=sqs")[1] == {"calls": []}
+
+
+def test_latency_delays_aws_calls_not_the_harness(controls, strict):
+    delay = 0.4
+    assert control(controls, "latency", {"seconds": delay}) == (200, {"seconds": delay})
+    assert control(controls, "latency") == (200, {"seconds": delay})
+    ses = strict("ses")
+    start = time.perf_counter()
+    ses.list_identities()
+    assert time.perf_counter() - start >= delay
+    throttle(controls, rule("ses", 0))
+    start = time.perf_counter()
+    assert_throttled(ses.list_identities)  # a throttled answer takes the round trip too
+    assert time.perf_counter() - start >= delay
+    start = time.perf_counter()
+    control(controls, "throttle")
+    assert time.perf_counter() - start < delay
+    assert control(controls, "latency", {"seconds": 0}) == (200, {"seconds": 0.0})
+
+
+def test_unthrottled_calls_behave_as_before(controls, strict):
+    # Generous rules on: bodies still reach moto intact and the DKIM flow is unchanged.
+    throttle(controls, rule("ses", 100, per_action=True), rule("route53", 100))
+    ses = strict("ses")
+    domain = new_domain()
+    zone_id = strict("route53").create_hosted_zone(
+        Name=domain, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"]
+    tokens = ses.verify_domain_dkim(Domain=domain)["DkimTokens"]
+    assert ses.verify_domain_dkim(Domain=domain)["DkimTokens"] == tokens
+    for t in tokens:
+        strict("route53").change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch={"Changes": [
+            {"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": f"{t}._domainkey.{domain}", "Type": "CNAME", "TTL": 1800,
+                "ResourceRecords": [{"Value": f"{t}.dkim.amazonses.com"}]}}]})
+    attrs = ses.get_identity_dkim_attributes(Identities=[domain])["DkimAttributes"][domain]
+    assert attrs == {"DkimEnabled": True, "DkimVerificationStatus": "Success", "DkimTokens": tokens}
+    with pytest.raises(ClientError) as e:  # moto's own errors still come through
+        ses.verify_domain_dkim(Domain="not a domain")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert control(controls, "throttle")[1]["throttled"] == {}
+
+
+def test_unsigned_and_moto_api_requests_are_not_controlled(controls):
+    throttle(controls, rule("ses", 0))
+    req = urllib.request.Request(f"{controls}/moto-api/data.json")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+    assert control(controls, "calls")[1] == {"calls": []}
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"rules": {}}, {"rules": [{"service": "ses"}]},
+    {"rules": [rule("ses", -1)]}, {"rules": [rule("ses", 1.5)]}, {"rules": [rule("ses", 1, 0)]},
+    {"rules": [{**rule("ses", 1), "perAction": "yes"}]},
+    {"rules": [{**rule("ses", 1), "burst": 2}]},
+    {"rules": [rule("", 1)]}, {"rules": [rule("ses", 1), rule("ses", 2, per_action=True)]},
+])
+def test_bad_throttle_rules_are_refused(controls, body):
+    status, answer = control(controls, "throttle", body)
+    assert status == 400 and answer["error"] == "BadRequest", answer
+    assert control(controls, "throttle")[1]["rules"] == []
+
+
+def test_bad_latency_and_methods_are_refused(controls):
+    for body in ({}, {"seconds": -1}, {"seconds": 61}, {"seconds": "1"}, {"seconds": True}):
+        assert control(controls, "latency", body)[0] == 400, body
+    assert control(controls, "latency")[1] == {"seconds": 0.0}
+    assert control(controls, "calls", {})[0] == 405
+    assert control(controls, "throttle", method="DELETE")[0] == 405
+    assert control(controls, "latency", method="PUT")[0] == 405
