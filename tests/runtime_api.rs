@@ -59,6 +59,15 @@ async fn prepare(file: &str, text: &str) -> (String, &'static str, Option<String
                 .replace("Z0123456789EXAMPLEZONE", &zone);
             (text, "restarted", Some(format!("mail.{parent}")))
         }
+        "scheduler-deferred-onboard.json" => {
+            // An onboarding a throttle put off, back from its deferral schedule.
+            let parent = unique_domain("rt-deferred");
+            let zone = create_zone(&parent).await;
+            let text = text
+                .replace("acme-tenant.com", &parent)
+                .replace("Z0123456789EXAMPLEZONE", &zone);
+            (text, "published", Some(format!("mail.{parent}")))
+        }
         other if other.starts_with("outcomes/") => (text.to_owned(), "rejected", None),
         other => panic!("events/{other} has no expectation in this test: add one"),
     }
@@ -95,7 +104,9 @@ async fn every_sample_event_through_the_runtime_api() {
         "inbound samples and one sample per outcome event: {files:?}"
     );
 
+    let mut invocations = 0;
     for file in &files {
+        invocations += 1;
         let text = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("events")
@@ -130,10 +141,17 @@ async fn every_sample_event_through_the_runtime_api() {
                         .keys()
                         .all(|k| k.ends_with(&format!("._domainkey.{domain}"))));
                 }
+                if file == "scheduler-deferred-onboard.json" {
+                    assert_eq!(
+                        seen.input["onboardingStartedAt"], "2026-11-28T09:15:02Z",
+                        "the chain's deadline counts from the first attempt"
+                    );
+                }
                 if file == "custom-domain-registered.json" {
                     assert_eq!(seen.input["tenantId"], "tenant-0042");
                     // Fire the first check through the runtime too: the records are there.
                     complete_schedule(schedule_name).await;
+                    invocations += 1;
                     let check = api.invoke(&seen.raw_input).await.expect("check");
                     assert_eq!(check["outcome"], "verified", "{check}");
                 }
@@ -157,6 +175,43 @@ async fn every_sample_event_through_the_runtime_api() {
         .read_to_string(&mut stdout)
         .await
         .unwrap();
+    // One metric document per invocation, its outcome as the answer said.
+    let documents = support::runtime_api::metric_documents(&stdout);
+    let outcomes: Vec<&str> = documents
+        .iter()
+        .filter_map(|d| d["Outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes.len(), invocations, "{outcomes:?}");
+    for expected in [
+        "published",
+        "rejected",
+        "ignored",
+        "retryLater",
+        "restarted",
+        "verified",
+    ] {
+        assert!(
+            outcomes.contains(&expected),
+            "{expected} not in {outcomes:?}"
+        );
+    }
+    for document in &documents {
+        assert_eq!(
+            document["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "DkimAutopilot"
+        );
+        assert_eq!(document["FunctionName"], "dkim-autopilot");
+    }
+    let private = documents
+        .iter()
+        .find(|d| d["ReasonCode"] == "PrivateZone")
+        .expect("a rejection is counted by its reason code");
+    assert_eq!(private["Outcome"], "rejected");
+    assert_eq!(
+        private["_aws"]["CloudWatchMetrics"][0]["Dimensions"][1],
+        serde_json::json!(["FunctionName", "Outcome", "ReasonCode"])
+    );
+
     // Logs are JSON lines (AWS_LAMBDA_LOG_FORMAT=json); rejections carry a reason code.
     let lines: Vec<Value> = stdout
         .lines()

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use dkim_autopilot::aws::Aws;
 use dkim_autopilot::config::Settings;
 use dkim_autopilot::workflow::{Context, Response};
-use serde_json::Value;
+use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OnceCell;
 
@@ -376,6 +376,32 @@ pub async fn force_dkim_status(domain: &str, status: Option<&str>) {
     let body = serde_json::json!({"domain": domain, "status": status}).to_string();
     let answer = harness_request("POST", "/_harness/ses/dkim-status", Some(body)).await;
     assert_eq!(answer["domain"], domain, "harness answered {answer}");
+}
+
+/// Throttle the emulator's APIs (`{"rules": [...]}`, see scripts/moto_server.py); resets its counts.
+pub async fn set_throttling(rules: Value) -> Value {
+    harness_request(
+        "POST",
+        "/_harness/throttle",
+        Some(json!({ "rules": rules }).to_string()),
+    )
+    .await
+}
+
+/// Accepted and throttled calls per `service:Action` since the last `set_throttling`.
+pub async fn throttle_report() -> Value {
+    harness_request("GET", "/_harness/throttle", None).await
+}
+
+/// Every call to `service`'s `action` since the last `set_throttling`, oldest first.
+pub async fn call_log(service: &str, action: &str) -> Vec<Value> {
+    let log = harness_request(
+        "GET",
+        &format!("/_harness/calls?service={service}&action={action}"),
+        None,
+    )
+    .await;
+    log["calls"].as_array().cloned().unwrap_or_default()
 }
 
 async fn harness_request(method: &str, path: &str, body: Option<String>) -> Value {

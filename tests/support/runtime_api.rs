@@ -21,6 +21,15 @@ use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
+/// The CloudWatch Embedded Metric Format documents among a function's log lines.
+pub fn metric_documents(stdout: &str) -> Vec<Value> {
+    stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v.get("_aws").is_some())
+        .collect()
+}
+
 /// What the function answered: its response, or its error document.
 pub type Answer = Result<Value, Value>;
 
@@ -55,6 +64,8 @@ impl RuntimeApi {
                 let Ok((stream, _)) = listener.accept().await else {
                     return;
                 };
+                // As Lambda's own Runtime API: no Nagle, so no delayed-ACK wait per answer.
+                let _ = stream.set_nodelay(true);
                 let state = state.clone();
                 tokio::spawn(async move {
                     let service = service_fn(move |req| route(state.clone(), req));
