@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::onboard::{publish_and_schedule, wait_for_zone};
-use super::publish::{announce, apply_repair, schedule, wanted_records, Reason};
+use super::publish::{
+    announce, apply_repair, publish_and_schedule, schedule, wait_for_zone, wanted_records, Reason,
+};
 use super::zones::find_zone;
 use super::{Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
