@@ -63,11 +63,11 @@ fn deferred(response: Result<Response, String>) -> (String, u32, String) {
     }
 }
 
+/// What a recording rule saw: each schedule's name and input.
+type Recorded = std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>;
+
 /// A CreateSchedule that succeeds and keeps each schedule's name and input.
-fn recording_create_schedule() -> (
-    Rule,
-    std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
-) {
+fn recording_create_schedule() -> (Rule, Recorded) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let record = seen.clone();
     let rule = mock!(aws_sdk_scheduler::Client::create_schedule)
