@@ -8,9 +8,8 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::runtime_api::{metric_documents, RuntimeApi};
+use support::runtime_api::{metric_documents, stop_and_read_stdout, RuntimeApi};
 use support::*;
-use tokio::io::AsyncReadExt;
 use tokio::process::Child;
 use tokio::sync::Mutex;
 
@@ -29,19 +28,6 @@ fn throttled_calls(report: &Value) -> u64 {
         .as_object()
         .map(|m| m.values().filter_map(Value::as_u64).sum())
         .unwrap_or(0)
-}
-
-async fn stop_and_read_stdout(mut function: Child) -> String {
-    function.kill().await.ok();
-    let mut stdout = String::new();
-    function
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
-    stdout
 }
 
 fn env_with(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {

@@ -8,7 +8,6 @@ use std::path::Path;
 use serde_json::Value;
 use support::runtime_api::RuntimeApi;
 use support::*;
-use tokio::io::AsyncReadExt;
 
 /// Each sample, made to point at names of this run, and what the function must answer.
 async fn prepare(file: &str, text: &str) -> (String, &'static str, Option<String>) {
@@ -97,7 +96,7 @@ fn sample_files() -> Vec<String> {
 async fn every_sample_event_through_the_runtime_api() {
     ensure_shared_resources().await;
     let api = RuntimeApi::start().await;
-    let mut function = api.spawn_function(&function_env());
+    let function = api.spawn_function(&function_env());
     let files = sample_files();
     assert!(
         files.len() >= 11,
@@ -166,15 +165,7 @@ async fn every_sample_event_through_the_runtime_api() {
             }
         }
     }
-    function.kill().await.ok();
-    let mut stdout = String::new();
-    function
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut stdout)
-        .await
-        .unwrap();
+    let stdout = support::runtime_api::stop_and_read_stdout(function).await;
     // One metric document per invocation, its outcome as the answer said.
     let documents = support::runtime_api::metric_documents(&stdout);
     let outcomes: Vec<&str> = documents

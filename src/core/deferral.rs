@@ -9,11 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::domain::DomainName;
 use super::follow_up::{
-    expect_version, validate_follow_up, FollowUp, FollowUpPayload, ScheduleName, TenantId,
+    expect_version, read_names, validate_follow_up, FollowUp, FollowUpPayload, ScheduleName,
+    TenantId,
 };
 use super::rejection::Rejection;
 use super::request::{OnboardRequest, Trigger};
-use super::zone::HostedZoneId;
 
 pub const SCHEMA: &str = "dkim-autopilot/deferred";
 pub const VERSION: u32 = 1;
@@ -254,24 +254,16 @@ pub fn read_deferred(value: Value) -> Result<Deferred, Rejection> {
 
 /// Check an onboarding read back from a schedule as strictly as the event it came from.
 pub fn validate_onboard(payload: OnboardPayload) -> Result<Work, Rejection> {
+    let (domain, hosted_zone_id, tenant_id) = read_names(
+        &payload.domain,
+        payload.hosted_zone_id.as_deref(),
+        payload.tenant_id.as_deref(),
+        "work.",
+    )?;
     let in_context = |r: Rejection| {
         r.with_domain(payload.domain.clone())
             .with_tenant(payload.tenant_id.clone())
     };
-    let domain = DomainName::parse(&payload.domain)
-        .map_err(|e| Rejection::from(e).with_tenant(payload.tenant_id.clone()))?;
-    let hosted_zone_id = payload
-        .hosted_zone_id
-        .as_deref()
-        .map(HostedZoneId::parse)
-        .transpose()
-        .map_err(|e| in_context(Rejection::invalid_event("work.hostedZoneId", e.to_string())))?;
-    let tenant_id = payload
-        .tenant_id
-        .as_deref()
-        .map(TenantId::parse)
-        .transpose()
-        .map_err(|rule| in_context(Rejection::invalid_event("work.tenantId", rule)))?;
     let trigger = match (payload.trigger, payload.source.as_deref()) {
         (TriggerPayload::Custom, Some(source)) if !source.trim().is_empty() => Trigger::Custom {
             source: source.to_owned(),
@@ -301,6 +293,7 @@ mod tests {
     use super::*;
     use crate::core::follow_up::Stage;
     use crate::core::records::DkimTokens;
+    use crate::core::zone::HostedZoneId;
 
     fn t(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().to_utc()

@@ -103,25 +103,47 @@ pub fn read_follow_up(value: Value) -> Result<FollowUp, Rejection> {
     validate_follow_up(payload)
 }
 
+/// The domain, hosted zone and tenant a scheduled payload names, each checked as
+/// strictly as in the event it came from; `path` prefixes the field names.
+pub fn read_names(
+    domain: &str,
+    hosted_zone_id: Option<&str>,
+    tenant_id: Option<&str>,
+    path: &str,
+) -> Result<(DomainName, Option<HostedZoneId>, Option<TenantId>), Rejection> {
+    let in_context = |r: Rejection| {
+        r.with_domain(domain)
+            .with_tenant(tenant_id.map(str::to_owned))
+    };
+    let parsed = DomainName::parse(domain)
+        .map_err(|e| Rejection::from(e).with_tenant(tenant_id.map(str::to_owned)))?;
+    let zone = hosted_zone_id
+        .map(HostedZoneId::parse)
+        .transpose()
+        .map_err(|e| {
+            in_context(Rejection::invalid_event(
+                format!("{path}hostedZoneId"),
+                e.to_string(),
+            ))
+        })?;
+    let tenant = tenant_id
+        .map(TenantId::parse)
+        .transpose()
+        .map_err(|rule| in_context(Rejection::invalid_event(format!("{path}tenantId"), rule)))?;
+    Ok((parsed, zone, tenant))
+}
+
 pub fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejection> {
     let in_context = |r: Rejection| {
         r.with_domain(payload.domain.clone())
             .with_tenant(payload.tenant_id.clone())
     };
-    let domain = DomainName::parse(&payload.domain)
-        .map_err(|e| Rejection::from(e).with_tenant(payload.tenant_id.clone()))?;
-    let hosted_zone_id = payload
-        .hosted_zone_id
-        .as_deref()
-        .map(HostedZoneId::parse)
-        .transpose()
-        .map_err(|e| in_context(Rejection::invalid_event("hostedZoneId", e.to_string())))?;
-    let tenant_id = payload
-        .tenant_id
-        .as_deref()
-        .map(TenantId::parse)
-        .transpose()
-        .map_err(|rule| in_context(Rejection::invalid_event("tenantId", rule)))?;
+    let (domain, hosted_zone_id, tenant_id) = read_names(
+        &payload.domain,
+        payload.hosted_zone_id.as_deref(),
+        payload.tenant_id.as_deref(),
+        "",
+    )?;
     if payload.attempt == 0 {
         return Err(in_context(Rejection::invalid_event(
             "attempt",

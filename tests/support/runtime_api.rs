@@ -21,6 +21,17 @@ use tokio::sync::{mpsc, oneshot, Mutex as AsyncMutex};
 
 const PREFIX: &str = "/2018-06-01/runtime";
 
+/// Stop a function started with `spawn_function` and return all it wrote to stdout.
+pub async fn stop_and_read_stdout(mut function: Child) -> String {
+    use tokio::io::AsyncReadExt;
+    function.kill().await.ok();
+    let mut stdout = String::new();
+    if let Some(mut out) = function.stdout.take() {
+        out.read_to_string(&mut stdout).await.unwrap();
+    }
+    stdout
+}
+
 /// The CloudWatch Embedded Metric Format documents among a function's log lines.
 pub fn metric_documents(stdout: &str) -> Vec<Value> {
     stdout
