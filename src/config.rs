@@ -6,6 +6,7 @@ use crate::core::deferral::DeferralPolicy;
 use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::dkim_record_domain_for;
+use crate::core::scope::Scope;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -22,6 +23,14 @@ pub struct Settings {
     pub policy: FollowUpPolicy,
     pub pacing: PaceSettings,
     pub deferral: DeferralPolicy,
+    /// `DOMAIN_INCLUDE` / `DOMAIN_EXCLUDE`.
+    pub scope: Scope,
+    /// Offboarding deletes the SES identity too (`DELETE_IDENTITY_ON_OFFBOARD`).
+    pub delete_identity_on_offboard: bool,
+    /// A reconcile deletes identities whose zone is gone (`DELETE_ORPHANED_IDENTITIES`).
+    pub delete_orphaned_identities: bool,
+    /// At most this many zones (or identities) per reconcile invocation.
+    pub reconcile_page_size: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -99,6 +108,21 @@ impl Settings {
             max_deferrals: number(&get, "MAX_DEFERRALS", 6, 1, 20)? as u32,
             base_delay: TimeDelta::seconds(number(&get, "DEFERRAL_DELAY_SECONDS", 120, 60, 3600)?),
         };
+        let scope = Scope::parse(
+            get("DOMAIN_INCLUDE").as_deref(),
+            get("DOMAIN_EXCLUDE").as_deref(),
+        )
+        .map_err(|problem| {
+            let (list, rest) = problem.split_once(' ').unwrap_or(("", &problem));
+            ConfigError {
+                variable: if list == "DOMAIN_INCLUDE" {
+                    "DOMAIN_INCLUDE"
+                } else {
+                    "DOMAIN_EXCLUDE"
+                },
+                problem: rest.to_owned(),
+            }
+        })?;
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
@@ -110,6 +134,10 @@ impl Settings {
             policy,
             pacing,
             deferral,
+            scope,
+            delete_identity_on_offboard: flag(&get, "DELETE_IDENTITY_ON_OFFBOARD", true)?,
+            delete_orphaned_identities: flag(&get, "DELETE_ORPHANED_IDENTITIES", false)?,
+            reconcile_page_size: number(&get, "RECONCILE_PAGE_SIZE", 100, 1, 100)? as u32,
         })
     }
 }
@@ -129,6 +157,22 @@ fn number(
         _ => Err(ConfigError {
             variable,
             problem: format!("is \"{text}\"; expected a whole number from {min} to {max}"),
+        }),
+    }
+}
+
+fn flag(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: bool,
+) -> Result<bool, ConfigError> {
+    match get(variable).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true") => Ok(true),
+        Some("false") => Ok(false),
+        Some(other) => Err(ConfigError {
+            variable,
+            problem: format!("is \"{other}\"; expected true or false"),
         }),
     }
 }
@@ -222,6 +266,9 @@ mod tests {
         assert_eq!(s.policy, FollowUpPolicy::default());
         assert_eq!(s.pacing, PaceSettings::default());
         assert_eq!(s.deferral, DeferralPolicy::default());
+        assert_eq!(s.scope, Scope::default());
+        assert!(s.delete_identity_on_offboard && !s.delete_orphaned_identities);
+        assert_eq!(s.reconcile_page_size, 100);
     }
 
     #[test]
@@ -296,6 +343,22 @@ mod tests {
                 "RESERVED_CONCURRENCY is \"0\"",
             ),
             (&[ROLE, REGION, ("MAX_DEFERRALS", "0")], "from 1 to 20"),
+            (
+                &[ROLE, REGION, ("DOMAIN_EXCLUDE", "example.com,bad domain")],
+                "DOMAIN_EXCLUDE item \"bad domain\"",
+            ),
+            (
+                &[ROLE, REGION, ("DOMAIN_INCLUDE", "*.example.com")],
+                "configuration: DOMAIN_INCLUDE item \"*.example.com\" is not a domain suffix",
+            ),
+            (
+                &[ROLE, REGION, ("DELETE_ORPHANED_IDENTITIES", "yes")],
+                "DELETE_ORPHANED_IDENTITIES is \"yes\"; expected true or false",
+            ),
+            (
+                &[ROLE, REGION, ("RECONCILE_PAGE_SIZE", "1000")],
+                "RECONCILE_PAGE_SIZE",
+            ),
             (
                 &[ROLE, REGION, ("DEFERRAL_DELAY_SECONDS", "5")],
                 "DEFERRAL_DELAY_SECONDS",

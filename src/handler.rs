@@ -89,8 +89,16 @@ pub async fn handle_payload(cx: &Context<'_>, raw: &str) -> Result<Response, Ret
             })
         }
         Ok(Invocation::FollowUp(follow_up)) => Deferred::fresh(Work::FollowUp(follow_up)),
+        Ok(Invocation::Offboard(request)) => {
+            info!(domain = %request.domain, trigger = %request.trigger.describe(), "offboarding");
+            Deferred::fresh(Work::Offboard {
+                request,
+                requested_at: cx.now,
+            })
+        }
+        Ok(Invocation::Reconcile(run)) => Deferred::fresh(Work::Reconcile(run)),
         Ok(Invocation::Deferred(deferred)) => {
-            info!(domain = %deferred.work.domain(), work = deferred.work.kind(), deferrals = deferred.deferrals, last_error = deferred.last_error.as_deref(), "deferred work is back");
+            info!(subject = %deferred.work.subject(), work = deferred.work.kind(), deferrals = deferred.deferrals, last_error = deferred.last_error.as_deref(), "deferred work is back");
             deferred
         }
         Ok(Invocation::Ignore { reason }) => {

@@ -1,7 +1,7 @@
 //! Amazon Route 53: find public hosted zones, read and write the DKIM CNAMEs.
 
 use aws_sdk_route53::types::{
-    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType, TagResourceType,
 };
 
 use super::error::AwsError;
@@ -129,6 +129,75 @@ impl Route53 {
         }
     }
 
+    /// One page of `ListHostedZones` from `marker`: the zones and the next page's marker.
+    pub async fn zones_page(
+        &self,
+        marker: Option<&str>,
+        max_items: i32,
+    ) -> Result<(Vec<HostedZone>, Option<String>), AwsError> {
+        const OP: &str = "route53:ListHostedZones";
+        self.pacer.wait_turn().await;
+        let output = self
+            .client
+            .list_hosted_zones()
+            .set_marker(marker.map(str::to_owned))
+            .max_items(max_items)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        let zones = output
+            .hosted_zones()
+            .iter()
+            .map(to_hosted_zone)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AwsError::unexpected(OP, e))?;
+        let next = output
+            .is_truncated()
+            .then(|| output.next_marker().map(str::to_owned))
+            .flatten();
+        Ok((zones, next))
+    }
+
+    /// The tags of up to ten hosted zones (Route 53's limit per call), zone by zone.
+    pub async fn zone_tags(
+        &self,
+        zones: &[HostedZoneId],
+    ) -> Result<Vec<(HostedZoneId, Vec<(String, String)>)>, AwsError> {
+        const OP: &str = "route53:ListTagsForResources";
+        let mut tags = Vec::with_capacity(zones.len());
+        for chunk in zones.chunks(MAX_TAGGED_RESOURCES_PER_CALL) {
+            self.pacer.wait_turn().await;
+            let output = self
+                .client
+                .list_tags_for_resources()
+                .resource_type(TagResourceType::Hostedzone)
+                .set_resource_ids(Some(chunk.iter().map(|z| z.as_str().to_owned()).collect()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            for set in output.resource_tag_sets() {
+                let Some(id) = set
+                    .resource_id()
+                    .and_then(|id| HostedZoneId::parse(id).ok())
+                else {
+                    continue;
+                };
+                let pairs = set
+                    .tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_owned(),
+                            t.value().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect();
+                tags.push((id, pairs));
+            }
+        }
+        Ok(tags)
+    }
+
     /// One atomic batch: every change applies or none does.
     pub async fn change(
         &self,
@@ -158,6 +227,9 @@ impl Route53 {
         Ok(())
     }
 }
+
+/// `ListTagsForResources` takes at most ten resource ids.
+const MAX_TAGGED_RESOURCES_PER_CALL: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RecordChange {

@@ -105,7 +105,67 @@ impl Scheduler {
         }
     }
 
-    /// Best effort undo when the records could not be written; gone is fine.
+    /// The names of the schedules in `group` whose names start with `prefix`.
+    pub async fn names_with_prefix(
+        &self,
+        group: &str,
+        prefix: &str,
+    ) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "scheduler:ListSchedules";
+        let mut names = Vec::new();
+        let mut next_token: Option<String> = None;
+        loop {
+            let output = self
+                .client
+                .list_schedules()
+                .group_name(group)
+                .name_prefix(prefix)
+                .max_results(100)
+                .set_next_token(next_token.take())
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            names.extend(
+                output
+                    .schedules()
+                    .iter()
+                    .filter_map(|s| s.name().map(str::to_owned)),
+            );
+            match output.next_token() {
+                Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
+                _ => return Ok(names),
+            }
+        }
+    }
+
+    /// A schedule's target input; `None` when no such schedule exists.
+    pub async fn input_of(
+        &self,
+        name: &ScheduleName,
+        group: &str,
+    ) -> Result<Option<String>, AwsError> {
+        const OP: &str = "scheduler:GetSchedule";
+        match self
+            .client
+            .get_schedule()
+            .name(name.as_str())
+            .group_name(group)
+            .send()
+            .await
+        {
+            Ok(output) => Ok(output.target().and_then(|t| t.input()).map(str::to_owned)),
+            Err(e) => {
+                let err = AwsError::from_sdk(OP, e);
+                if err.is_code("ResourceNotFoundException") {
+                    Ok(None)
+                } else {
+                    Err(err)
+                }
+            }
+        }
+    }
+
+    /// Delete a schedule; one already gone counts as deleted.
     pub async fn delete(&self, name: &ScheduleName, group: &str) -> Result<(), AwsError> {
         const OP: &str = "scheduler:DeleteSchedule";
         match self

@@ -1,6 +1,6 @@
 //! Amazon SES (v1 API): Easy DKIM tokens and their verification status.
 
-use aws_sdk_ses::types::VerificationStatus;
+use aws_sdk_ses::types::{IdentityType, VerificationStatus};
 
 use super::error::AwsError;
 use super::pacer::Pacer;
@@ -15,7 +15,12 @@ pub struct Ses {
     /// Each SES v1 identity API has its own budget of about one call per second.
     verify_pacer: Pacer,
     attributes_pacer: Pacer,
+    list_pacer: Pacer,
+    delete_pacer: Pacer,
 }
+
+/// `GetIdentityDkimAttributes` reads at most 100 identities per call.
+pub const MAX_IDENTITIES_PER_ATTRIBUTES_CALL: usize = 100;
 
 /// What SES currently holds for a domain identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,6 +35,8 @@ impl Ses {
             client,
             verify_pacer: Pacer::for_budget(pacing, Budget::SesVerifyDomainDkim),
             attributes_pacer: Pacer::for_budget(pacing, Budget::SesGetIdentityDkimAttributes),
+            list_pacer: Pacer::for_budget(pacing, Budget::SesListIdentities),
+            delete_pacer: Pacer::for_budget(pacing, Budget::SesDeleteIdentity),
         }
     }
 
@@ -49,29 +56,86 @@ impl Ses {
 
     /// `GetIdentityDkimAttributes` for one domain.
     pub async fn dkim_state(&self, domain: &DomainName) -> Result<DkimState, AwsError> {
+        let mut states = self.dkim_states(std::slice::from_ref(domain)).await?;
+        Ok(states.pop().map(|(_, state)| state).unwrap_or(DkimState {
+            status: DkimStatus::IdentityMissing,
+            tokens: None,
+        }))
+    }
+
+    /// `GetIdentityDkimAttributes` for many domains, 100 per call (SES's limit), in
+    /// the order given; a domain SES does not know is `IdentityMissing`.
+    pub async fn dkim_states(
+        &self,
+        domains: &[DomainName],
+    ) -> Result<Vec<(DomainName, DkimState)>, AwsError> {
         const OP: &str = "ses:GetIdentityDkimAttributes";
-        self.attributes_pacer.wait_turn().await;
+        let mut states = Vec::with_capacity(domains.len());
+        for chunk in domains.chunks(MAX_IDENTITIES_PER_ATTRIBUTES_CALL) {
+            self.attributes_pacer.wait_turn().await;
+            let output = self
+                .client
+                .get_identity_dkim_attributes()
+                .set_identities(Some(chunk.iter().map(|d| d.as_str().to_owned()).collect()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            let attributes = output.dkim_attributes();
+            for domain in chunk {
+                let state = match attributes.get(domain.as_str()) {
+                    None => DkimState {
+                        status: DkimStatus::IdentityMissing,
+                        tokens: None,
+                    },
+                    Some(a) => DkimState {
+                        status: match a.dkim_verification_status() {
+                            VerificationStatus::Success => DkimStatus::Success,
+                            VerificationStatus::Pending => DkimStatus::Pending,
+                            VerificationStatus::Failed => DkimStatus::Failed,
+                            VerificationStatus::TemporaryFailure => DkimStatus::TemporaryFailure,
+                            _ => DkimStatus::NotStarted,
+                        },
+                        tokens: DkimTokens::parse(a.dkim_tokens()).ok(),
+                    },
+                };
+                states.push((domain.clone(), state));
+            }
+        }
+        Ok(states)
+    }
+
+    /// One page of the account's domain identities (`ListIdentities`).
+    pub async fn domain_identities_page(
+        &self,
+        next_token: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), AwsError> {
+        const OP: &str = "ses:ListIdentities";
+        self.list_pacer.wait_turn().await;
         let output = self
             .client
-            .get_identity_dkim_attributes()
-            .identities(domain.as_str())
+            .list_identities()
+            .identity_type(IdentityType::Domain)
+            .max_items(1000)
+            .set_next_token(next_token.map(str::to_owned))
             .send()
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
-        let Some(attributes) = output.dkim_attributes().get(domain.as_str()) else {
-            return Ok(DkimState {
-                status: DkimStatus::IdentityMissing,
-                tokens: None,
-            });
-        };
-        let status = match attributes.dkim_verification_status() {
-            VerificationStatus::Success => DkimStatus::Success,
-            VerificationStatus::Pending => DkimStatus::Pending,
-            VerificationStatus::Failed => DkimStatus::Failed,
-            VerificationStatus::TemporaryFailure => DkimStatus::TemporaryFailure,
-            _ => DkimStatus::NotStarted,
-        };
-        let tokens = DkimTokens::parse(attributes.dkim_tokens()).ok();
-        Ok(DkimState { status, tokens })
+        Ok((
+            output.identities().to_vec(),
+            output.next_token().map(str::to_owned),
+        ))
+    }
+
+    /// `DeleteIdentity`: SES answers success for an identity it does not have.
+    pub async fn delete_identity(&self, domain: &DomainName) -> Result<(), AwsError> {
+        const OP: &str = "ses:DeleteIdentity";
+        self.delete_pacer.wait_turn().await;
+        self.client
+            .delete_identity()
+            .identity(domain.as_str())
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(())
     }
 }

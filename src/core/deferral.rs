@@ -12,8 +12,9 @@ use super::follow_up::{
     expect_version, read_names, validate_follow_up, FollowUp, FollowUpPayload, ScheduleName,
     TenantId,
 };
+use super::reconcile::ReconcileRun;
 use super::rejection::Rejection;
-use super::request::{OnboardRequest, Trigger};
+use super::request::{OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 
 pub const SCHEMA: &str = "dkim-autopilot/deferred";
 pub const VERSION: u32 = 1;
@@ -30,13 +31,23 @@ pub enum Work {
         started_at: DateTime<Utc>,
     },
     FollowUp(FollowUp),
+    Offboard {
+        request: OffboardRequest,
+        /// When the offboarding was first asked for: chains started before it end.
+        requested_at: DateTime<Utc>,
+    },
+    /// A reconcile page; the run carries its own cursor.
+    Reconcile(ReconcileRun),
 }
 
 impl Work {
-    pub fn domain(&self) -> &DomainName {
+    /// The domain the work is about; a reconcile is about the whole account.
+    pub fn domain(&self) -> Option<&DomainName> {
         match self {
-            Self::Onboard { request, .. } => &request.domain,
-            Self::FollowUp(follow_up) => &follow_up.domain,
+            Self::Onboard { request, .. } => Some(&request.domain),
+            Self::FollowUp(follow_up) => Some(&follow_up.domain),
+            Self::Offboard { request, .. } => Some(&request.domain),
+            Self::Reconcile(_) => None,
         }
     }
 
@@ -44,14 +55,26 @@ impl Work {
         match self {
             Self::Onboard { request, .. } => request.tenant_id.as_ref(),
             Self::FollowUp(follow_up) => follow_up.tenant_id.as_ref(),
+            Self::Offboard { request, .. } => request.tenant_id.as_ref(),
+            Self::Reconcile(_) => None,
         }
     }
 
-    /// `onboard` or `check`, for responses, logs and metrics.
+    /// `onboard`, `check`, `offboard` or `reconcile`, for responses, logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Onboard { .. } => "onboard",
             Self::FollowUp(_) => "check",
+            Self::Offboard { .. } => "offboard",
+            Self::Reconcile(_) => "reconcile",
+        }
+    }
+
+    /// Who the work is about, for logs and responses: the domain, or the reconcile run.
+    pub fn subject(&self) -> String {
+        match self {
+            Self::Reconcile(run) => format!("reconcile {}", run.run_id.as_deref().unwrap_or("run")),
+            other => other.domain().map(ToString::to_string).unwrap_or_default(),
         }
     }
 }
@@ -100,7 +123,7 @@ impl DeferralPolicy {
             return DeferralDecision::GiveUp;
         }
         let deferral = deferred.deferrals + 1;
-        let unit = jitter_unit(deferred.work.domain(), deferral);
+        let unit = jitter_unit(&deferred.work.subject(), deferral);
         DeferralDecision::DeferUntil {
             at: now + self.delay(deferral, unit),
             deferral,
@@ -119,9 +142,9 @@ impl DeferralPolicy {
 
 /// A number in [0, 1) fixed by the domain and the deferral's number: random enough
 /// to spread a burst, and the same on a redelivery (which then meets its schedule).
-pub fn jitter_unit(domain: &DomainName, deferral: u32) -> f64 {
+pub fn jitter_unit(subject: &str, deferral: u32) -> f64 {
     let digest = Sha256::new()
-        .chain_update(domain.as_str())
+        .chain_update(subject)
         .chain_update(deferral.to_be_bytes())
         .finalize();
     let mut first = [0u8; 8];
@@ -131,11 +154,28 @@ pub fn jitter_unit(domain: &DomainName, deferral: u32) -> f64 {
 
 /// Its own name: the schedule that fired the work still exists while it runs.
 pub fn schedule_name(work: &Work, deferral: u32) -> ScheduleName {
-    let suffix = match work {
-        Work::Onboard { .. } => format!("-onboard-d{deferral}"),
-        Work::FollowUp(follow_up) => format!("-{}-d{deferral}", follow_up.attempt),
+    let (domain, suffix) = match work {
+        Work::Onboard { request, .. } => (&request.domain, format!("-onboard-d{deferral}")),
+        Work::FollowUp(f) => (&f.domain, format!("-{}-d{deferral}", f.attempt)),
+        Work::Offboard { request, .. } => (&request.domain, format!("-offboard-d{deferral}")),
+        Work::Reconcile(run) => return reconcile_schedule_name(run, &format!("-d{deferral}")),
     };
-    ScheduleName::for_domain(work.domain(), &suffix)
+    ScheduleName::for_domain(domain, &suffix)
+}
+
+/// `dkim-reconcile-<run>-<page><suffix>`: a run's pages and their deferrals.
+pub fn reconcile_schedule_name(run: &ReconcileRun, suffix: &str) -> ScheduleName {
+    let tail = format!("-{}{suffix}", run.pages);
+    let room = ScheduleName::MAX_LEN - "dkim-reconcile-".len() - tail.len();
+    let id: String = run
+        .run_id
+        .as_deref()
+        .unwrap_or("run")
+        .chars()
+        .take(room)
+        .collect();
+    ScheduleName::parse(&format!("dkim-reconcile-{id}{tail}"))
+        .expect("run ids use schedule-name characters")
 }
 
 /// The schedule's `Input`, exactly as serialised.
@@ -155,6 +195,23 @@ pub struct DeferredPayload {
 pub enum WorkPayload {
     Onboard(OnboardPayload),
     FollowUp { payload: FollowUpPayload },
+    Offboard(OffboardPayload),
+    Reconcile { payload: ReconcileRun },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OffboardPayload {
+    pub domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hosted_zone_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
+    /// `custom` (with `source`) or `domainDeleted`.
+    pub trigger: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    pub requested_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +234,7 @@ pub enum TriggerPayload {
     Custom,
     HostedZoneCreated,
     DomainRegistered,
+    Reconcile,
 }
 
 impl Deferred {
@@ -199,6 +257,7 @@ impl Deferred {
                     Trigger::Custom { source } => (TriggerPayload::Custom, Some(source.clone())),
                     Trigger::HostedZoneCreated => (TriggerPayload::HostedZoneCreated, None),
                     Trigger::DomainRegistered => (TriggerPayload::DomainRegistered, None),
+                    Trigger::Reconcile => (TriggerPayload::Reconcile, None),
                 };
                 WorkPayload::Onboard(OnboardPayload {
                     domain: request.domain.to_string(),
@@ -211,6 +270,26 @@ impl Deferred {
             }
             Work::FollowUp(follow_up) => WorkPayload::FollowUp {
                 payload: follow_up.to_payload(),
+            },
+            Work::Offboard {
+                request,
+                requested_at,
+            } => {
+                let (trigger, source) = match &request.trigger {
+                    OffboardTrigger::Custom { source } => ("custom", Some(source.clone())),
+                    OffboardTrigger::DomainDeleted => ("domainDeleted", None),
+                };
+                WorkPayload::Offboard(OffboardPayload {
+                    domain: request.domain.to_string(),
+                    hosted_zone_id: request.hosted_zone_id.as_ref().map(ToString::to_string),
+                    tenant_id: request.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
+                    trigger: trigger.to_owned(),
+                    source,
+                    requested_at: *requested_at,
+                })
+            }
+            Work::Reconcile(run) => WorkPayload::Reconcile {
+                payload: run.clone(),
             },
         };
         let payload = DeferredPayload {
@@ -244,11 +323,45 @@ pub fn read_deferred(value: Value) -> Result<Deferred, Rejection> {
             }
             Work::FollowUp(validate_follow_up(inner)?)
         }
+        WorkPayload::Offboard(offboard) => validate_offboard(offboard)?,
+        WorkPayload::Reconcile { payload } => Work::Reconcile(super::reconcile::read_reconcile(
+            serde_json::to_value(payload).expect("a reconcile run serialises"),
+        )?),
     };
     Ok(Deferred {
         work,
         deferrals: payload.deferrals,
         last_error: payload.last_error,
+    })
+}
+
+/// Check an offboarding read back from a schedule as strictly as its event.
+pub fn validate_offboard(payload: OffboardPayload) -> Result<Work, Rejection> {
+    let (domain, hosted_zone_id, tenant_id) = read_names(
+        &payload.domain,
+        payload.hosted_zone_id.as_deref(),
+        payload.tenant_id.as_deref(),
+        "work.",
+    )?;
+    let trigger = match (payload.trigger.as_str(), payload.source) {
+        ("custom", Some(source)) if !source.trim().is_empty() => OffboardTrigger::Custom { source },
+        ("domainDeleted", _) => OffboardTrigger::DomainDeleted,
+        (other, _) => {
+            return Err(Rejection::invalid_event(
+                "work.trigger",
+                format!("is \"{other}\"; expected \"custom\" with a source, or \"domainDeleted\""),
+            )
+            .with_domain(payload.domain.clone()))
+        }
+    };
+    Ok(Work::Offboard {
+        request: OffboardRequest {
+            domain,
+            hosted_zone_id,
+            tenant_id,
+            trigger,
+        },
+        requested_at: payload.requested_at,
     })
 }
 
@@ -276,6 +389,7 @@ pub fn validate_onboard(payload: OnboardPayload) -> Result<Work, Rejection> {
         }
         (TriggerPayload::HostedZoneCreated, _) => Trigger::HostedZoneCreated,
         (TriggerPayload::DomainRegistered, _) => Trigger::DomainRegistered,
+        (TriggerPayload::Reconcile, _) => Trigger::Reconcile,
     };
     Ok(Work::Onboard {
         request: OnboardRequest {

@@ -122,6 +122,29 @@ impl DomainName {
         Ok(Self(ascii))
     }
 
+    /// A name used as a suffix in a scope rule (`example.com`, `co.uk`): the same
+    /// normalisation and syntax rules, but a public suffix is allowed.
+    pub fn parse_suffix(input: &str) -> Result<Self, DomainRejection> {
+        match Self::parse(input) {
+            Err(DomainRejection {
+                rule: DomainRule::IsPublicSuffix { suffix },
+                ..
+            }) => Ok(Self(suffix)),
+            Err(DomainRejection {
+                rule: DomainRule::UnderNoKnownSuffix,
+                ..
+            }) if !input.contains('.') && !input.trim().is_empty() => {
+                let name = input.trim().trim_end_matches('.').to_ascii_lowercase();
+                if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+                    Ok(Self(name))
+                } else {
+                    Self::parse(input)
+                }
+            }
+            other => other,
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

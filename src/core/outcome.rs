@@ -14,6 +14,11 @@ pub enum OutcomeKind {
     VerificationFailed,
     VerificationTimedOut,
     DomainRejected,
+    DomainSkipped,
+    DriftRepaired,
+    DomainOrphaned,
+    Removed,
+    ReconcileFinished,
 }
 
 impl OutcomeKind {
@@ -24,6 +29,11 @@ impl OutcomeKind {
             Self::VerificationFailed => "DKIM Verification Failed",
             Self::VerificationTimedOut => "DKIM Verification Timed Out",
             Self::DomainRejected => "Domain Rejected",
+            Self::DomainSkipped => "Domain Skipped",
+            Self::DriftRepaired => "DKIM Drift Repaired",
+            Self::DomainOrphaned => "Domain Orphaned",
+            Self::Removed => "DKIM Removed",
+            Self::ReconcileFinished => "Reconcile Finished",
         }
     }
 }
@@ -34,6 +44,7 @@ impl OutcomeKind {
 pub struct OutcomeDetail {
     /// Same for every delivery of the same outcome: subscribers deduplicate on it.
     pub outcome_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_id: Option<String>,
@@ -57,6 +68,18 @@ pub struct OutcomeDetail {
     pub reason_code: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// `DKIM Removed`: what an offboarding removed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removed: Option<serde_json::Value>,
+    /// `Reconcile Finished`: the run's id, counts and (dry run) planned actions.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dry_run: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub counts: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub planned: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,6 +8,8 @@ use std::time::Duration;
 pub enum Budget {
     SesVerifyDomainDkim,
     SesGetIdentityDkimAttributes,
+    SesListIdentities,
+    SesDeleteIdentity,
     Route53,
 }
 
@@ -35,6 +37,18 @@ pub const LIMITS: &[Limit] = &[
         apis: "ses:GetIdentityDkimAttributes",
         documented_per_second: 1,
         source: "Amazon SES API v1 reference, GetIdentityDkimAttributes: \"throttled at one request per second\", up to 100 identities per request",
+    },
+    Limit {
+        budget: Budget::SesListIdentities,
+        apis: "ses:ListIdentities",
+        documented_per_second: 1,
+        source: "Amazon SES API v1 reference: identity APIs are throttled at about one request per second",
+    },
+    Limit {
+        budget: Budget::SesDeleteIdentity,
+        apis: "ses:DeleteIdentity",
+        documented_per_second: 1,
+        source: "Amazon SES API v1 reference: identity APIs are throttled at about one request per second",
     },
     Limit {
         budget: Budget::Route53,
@@ -78,9 +92,10 @@ pub struct Pace {
 impl PaceSettings {
     pub fn budget_per_second(&self, budget: Budget) -> u32 {
         match budget {
-            Budget::SesVerifyDomainDkim | Budget::SesGetIdentityDkimAttributes => {
-                self.ses_calls_per_second
-            }
+            Budget::SesVerifyDomainDkim
+            | Budget::SesGetIdentityDkimAttributes
+            | Budget::SesListIdentities
+            | Budget::SesDeleteIdentity => self.ses_calls_per_second,
             Budget::Route53 => self.route53_calls_per_second,
         }
     }
@@ -134,6 +149,8 @@ mod tests {
         for budget in [
             Budget::SesVerifyDomainDkim,
             Budget::SesGetIdentityDkimAttributes,
+            Budget::SesListIdentities,
+            Budget::SesDeleteIdentity,
             Budget::Route53,
         ] {
             let limit = LIMITS.iter().find(|l| l.budget == budget).unwrap();

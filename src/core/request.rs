@@ -1,11 +1,13 @@
-//! What asks for a domain to be onboarded: the request every trigger becomes.
+//! What a trigger asks for: a domain onboarded, or offboarded.
 
 use super::domain::DomainName;
 use super::follow_up::TenantId;
 use super::zone::HostedZoneId;
 
-/// The custom event's `detail-type`.
+/// The custom events' `detail-type`s.
 pub const CUSTOM_DETAIL_TYPE: &str = "Domain Registered";
+pub const DEREGISTERED_DETAIL_TYPE: &str = "Domain Deregistered";
+pub const RECONCILE_DETAIL_TYPE: &str = "Reconcile Requested";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OnboardRequest {
@@ -23,6 +25,8 @@ pub enum Trigger {
     HostedZoneCreated,
     /// Route 53 Domains `registerDomain`, via CloudTrail.
     DomainRegistered,
+    /// A reconcile found a public zone whose domain has no DKIM yet.
+    Reconcile,
 }
 
 impl Trigger {
@@ -36,6 +40,33 @@ impl Trigger {
             Self::Custom { source } => format!("{CUSTOM_DETAIL_TYPE} from {source}"),
             Self::HostedZoneCreated => "Route 53 CreateHostedZone".to_owned(),
             Self::DomainRegistered => "Route 53 Domains registerDomain".to_owned(),
+            Self::Reconcile => "reconcile".to_owned(),
+        }
+    }
+}
+
+/// A domain leaves: its follow-ups, its records and (by default) its SES identity go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OffboardRequest {
+    pub domain: DomainName,
+    pub hosted_zone_id: Option<HostedZoneId>,
+    pub tenant_id: Option<TenantId>,
+    pub trigger: OffboardTrigger,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OffboardTrigger {
+    /// `Domain Deregistered` from any source.
+    Custom { source: String },
+    /// Route 53 Domains `deleteDomain`, via CloudTrail.
+    DomainDeleted,
+}
+
+impl OffboardTrigger {
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Custom { source } => format!("{DEREGISTERED_DETAIL_TYPE} from {source}"),
+            Self::DomainDeleted => "Route 53 Domains deleteDomain".to_owned(),
         }
     }
 }

@@ -18,7 +18,7 @@ pub async fn defer(
     deferred: Deferred,
     err: AwsError,
 ) -> Result<Response, AwsError> {
-    let domain = deferred.work.domain().to_string();
+    let domain = deferred.work.subject();
     let kind = deferred.work.kind();
     let (at, deferral) = match cx.settings.deferral.decide(&deferred, cx.now) {
         DeferralDecision::DeferUntil { at, deferral } => (at, deferral),
@@ -31,7 +31,7 @@ pub async fn defer(
     };
     let attempt = match &next.work {
         Work::FollowUp(follow_up) => follow_up.attempt,
-        Work::Onboard { .. } => 0,
+        _ => 0,
     };
     let schedule = create_schedule(
         cx,
@@ -65,23 +65,26 @@ async fn give_up(
     deferred: Deferred,
     err: AwsError,
 ) -> Result<Response, AwsError> {
-    let domain = deferred.work.domain().to_string();
+    let domain = deferred.work.subject();
     let kind = deferred.work.kind();
     let reason = format!(
         "gave up after {} deferrals; the last attempt failed with {err}",
         deferred.deferrals
     );
     error!(domain, work = kind, deferrals = deferred.deferrals, %reason, "deferrals exhausted");
-    let about = about(deferred.work);
-    announce(
-        cx,
-        OutcomeKind::VerificationFailed,
-        &about,
-        about.published_tokens.as_ref(),
-        None,
-        Some(Reason::new("DeferralsExhausted", reason.clone())),
-    )
-    .await?;
+    // A domain's subscribers hear of it; an offboarding or a reconcile page that
+    // never got through shows in the metrics and their alarm.
+    if let Some(about) = about(deferred.work) {
+        announce(
+            cx,
+            OutcomeKind::VerificationFailed,
+            &about,
+            about.published_tokens.as_ref(),
+            None,
+            Some(Reason::new("DeferralsExhausted", reason.clone())),
+        )
+        .await?;
+    }
     Ok(Response::DeferralsExhausted {
         domain,
         work: kind,
@@ -91,13 +94,14 @@ async fn give_up(
 }
 
 /// The follow-up an outcome event describes; an onboarding is attempt 0 of its chain.
-fn about(work: Work) -> FollowUp {
+fn about(work: Work) -> Option<FollowUp> {
     match work {
-        Work::FollowUp(follow_up) => follow_up,
+        Work::FollowUp(follow_up) => Some(follow_up),
+        Work::Offboard { .. } | Work::Reconcile(_) => None,
         Work::Onboard {
             request,
             started_at,
-        } => FollowUp {
+        } => Some(FollowUp {
             stage: Stage::Verify,
             domain: request.domain,
             hosted_zone_id: request.hosted_zone_id,
@@ -106,6 +110,6 @@ fn about(work: Work) -> FollowUp {
             restarts: 0,
             onboarding_started_at: started_at,
             published_tokens: None,
-        },
+        }),
     }
 }

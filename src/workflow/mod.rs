@@ -3,13 +3,17 @@
 
 mod check;
 mod defer;
+mod offboard;
 mod onboard;
 mod publish;
+mod reconcile;
 mod zones;
 
 pub use check::check;
 pub use defer::defer;
+pub use offboard::offboard;
 pub use onboard::onboard;
+pub use reconcile::reconcile;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -121,6 +125,35 @@ pub enum Response {
         reason: String,
         schedule: FollowUpRef,
     },
+    /// Out of scope, or its zone opted out: nothing was changed.
+    Skipped {
+        domain: String,
+        reason_code: String,
+        reason: String,
+    },
+    /// An offboarding: what it removed (nothing, on a second delivery).
+    Removed {
+        domain: String,
+        removed_schedules: Vec<String>,
+        removed_records: Vec<String>,
+        identity_deleted: bool,
+        /// Records at DKIM names that were not exactly SES's: left in place.
+        left_alone: Vec<String>,
+    },
+    /// A reconcile page is done; the run goes on in `schedule`.
+    ReconcileContinues {
+        run_id: String,
+        pages: u32,
+        counts: crate::core::reconcile::ReconcileCounts,
+        schedule: FollowUpRef,
+    },
+    ReconcileFinished {
+        run_id: String,
+        dry_run: bool,
+        pages: u32,
+        counts: crate::core::reconcile::ReconcileCounts,
+        planned: Vec<crate::core::reconcile::Planned>,
+    },
     /// Deferred as often as allowed; reported as failed.
     DeferralsExhausted {
         domain: String,
@@ -145,21 +178,25 @@ impl Response {
             Self::Ignored { .. } => "ignored",
             Self::Deferred { .. } => "deferred",
             Self::DeferralsExhausted { .. } => "deferralsExhausted",
+            Self::Skipped { .. } => "skipped",
+            Self::Removed { .. } => "removed",
+            Self::ReconcileContinues { .. } => "reconcileContinues",
+            Self::ReconcileFinished { .. } => "reconcileFinished",
         }
     }
 
     /// The `ReasonCode` dimension, where one applies.
     pub fn reason_code(&self) -> Option<&str> {
         match self {
-            Self::Rejected { reason_code, .. } | Self::Deferred { reason_code, .. } => {
-                Some(reason_code)
-            }
+            Self::Rejected { reason_code, .. }
+            | Self::Deferred { reason_code, .. }
+            | Self::Skipped { reason_code, .. } => Some(reason_code),
             _ => None,
         }
     }
 }
 
-/// Do one piece of work: an onboarding or a check.
+/// Do one piece of work: an onboarding, a check, an offboarding or a reconcile page.
 pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
     match work {
         Work::Onboard {
@@ -167,6 +204,11 @@ pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
             started_at,
         } => onboard(cx, request, started_at).await,
         Work::FollowUp(follow_up) => check(cx, follow_up).await,
+        Work::Offboard {
+            request,
+            requested_at,
+        } => offboard(cx, request, requested_at).await,
+        Work::Reconcile(run) => reconcile(cx, run).await,
     }
 }
 

@@ -1,17 +1,26 @@
-//! What invoked the function: an EventBridge event announcing a domain, or a
-//! follow-up fired by EventBridge Scheduler. Everything else is refused here,
-//! before any AWS call.
+//! What invoked the function: an EventBridge event (a custom one from an
+//! application, or an AWS API call recorded by CloudTrail), or a payload one of
+//! this function's own schedules carried back. Everything else is refused here,
+//! before any AWS call. One file per source.
+
+mod cloudtrail;
+mod custom;
+mod fields;
+mod scheduled;
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use serde_json::Value;
 
-use super::deferral::{self, read_deferred, Deferred};
-use super::domain::DomainName;
-use super::follow_up::{self as follow_up, read_follow_up, FollowUp, TenantId};
+use super::deferral::Deferred;
+use super::follow_up::FollowUp;
+use super::reconcile::ReconcileRun;
 use super::rejection::Rejection;
-use super::zone::HostedZoneId;
+use fields::{type_name, Fields};
 
-pub use super::request::{OnboardRequest, Trigger, CUSTOM_DETAIL_TYPE};
+pub use super::request::{
+    OffboardRequest, OffboardTrigger, OnboardRequest, Trigger, CUSTOM_DETAIL_TYPE,
+    DEREGISTERED_DETAIL_TYPE, RECONCILE_DETAIL_TYPE,
+};
 
 /// EventBridge refuses events over 256 KiB; anything larger did not come from it.
 pub const MAX_PAYLOAD_BYTES: usize = 256 * 1024;
@@ -21,9 +30,12 @@ const CLOUDTRAIL_DETAIL_TYPE: &str = "AWS API Call via CloudTrail";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     Onboard(OnboardRequest),
+    Offboard(OffboardRequest),
     FollowUp(FollowUp),
     /// Work a transient failure put off, back from its schedule.
     Deferred(Deferred),
+    /// A pass over the whole account, or its next page.
+    Reconcile(ReconcileRun),
     /// A well-formed event that asks for nothing (a failed API call).
     Ignore {
         reason: String,
@@ -52,11 +64,11 @@ pub fn parse_invocation(raw: &str) -> Result<Invocation, Rejection> {
     if object.contains_key("detail-type") {
         parse_eventbridge(value)
     } else if object.contains_key("schema") {
-        parse_scheduled(value)
+        scheduled::parse(value)
     } else {
         Err(Rejection::invalid_event(
             "(payload)",
-            "is neither an EventBridge event (no \"detail-type\") nor a dkim-autopilot follow-up (no \"schema\")",
+            "is neither an EventBridge event (no \"detail-type\") nor a dkim-autopilot schedule payload (no \"schema\")",
         ))
     }
 }
@@ -70,244 +82,21 @@ fn parse_eventbridge(value: Value) -> Result<Invocation, Rejection> {
     })?;
     let detail = Fields::new(&event.detail, "detail")?;
     match (event.source.as_str(), event.detail_type.as_str()) {
-        (_, CUSTOM_DETAIL_TYPE) => parse_custom(&event.source, &detail),
-        ("aws.route53", CLOUDTRAIL_DETAIL_TYPE) => parse_create_hosted_zone(&detail),
-        ("aws.route53domains", CLOUDTRAIL_DETAIL_TYPE) => parse_register_domain(&detail),
+        (_, CUSTOM_DETAIL_TYPE) => custom::domain_registered(&event.source, &detail),
+        (_, DEREGISTERED_DETAIL_TYPE) => custom::domain_deregistered(&event.source, &detail),
+        (_, RECONCILE_DETAIL_TYPE) => {
+            custom::reconcile_requested(&event.source, event.id.as_deref(), &detail)
+        }
+        ("aws.route53", CLOUDTRAIL_DETAIL_TYPE) => cloudtrail::create_hosted_zone(&detail),
+        ("aws.route53domains", CLOUDTRAIL_DETAIL_TYPE) => cloudtrail::route53_domains(&detail),
         (source, detail_type) => Err(Rejection::invalid_event(
             "detail-type",
             format!(
                 "\"{detail_type}\" from source \"{source}\" is not an event dkim-autopilot handles \
-                 (expected \"{CUSTOM_DETAIL_TYPE}\", or \"{CLOUDTRAIL_DETAIL_TYPE}\" from aws.route53 or aws.route53domains)"
+                 (expected \"{CUSTOM_DETAIL_TYPE}\", \"{DEREGISTERED_DETAIL_TYPE}\" or \"{RECONCILE_DETAIL_TYPE}\", \
+                 or \"{CLOUDTRAIL_DETAIL_TYPE}\" from aws.route53 or aws.route53domains)"
             ),
         )),
-    }
-}
-
-fn parse_custom(source: &str, detail: &Fields) -> Result<Invocation, Rejection> {
-    if source.trim().is_empty() {
-        return Err(Rejection::invalid_event("source", "must not be empty"));
-    }
-    let raw_domain = detail.required_str("domain")?;
-    let tenant_id = detail
-        .optional_str("tenantId")?
-        .map(|t| {
-            TenantId::parse(t).map_err(|rule| {
-                Rejection::invalid_event("detail.tenantId", rule).with_domain(raw_domain)
-            })
-        })
-        .transpose()?;
-    let tenant_text = tenant_id.as_ref().map(|t| t.as_str().to_owned());
-    let in_context = |r: Rejection| r.with_domain(raw_domain).with_tenant(tenant_text.clone());
-    let hosted_zone_id = detail
-        .optional_str("hostedZoneId")?
-        .map(|z| {
-            HostedZoneId::parse(z).map_err(|e| {
-                in_context(Rejection::invalid_event(
-                    "detail.hostedZoneId",
-                    e.to_string(),
-                ))
-            })
-        })
-        .transpose()?;
-    let domain = DomainName::parse(raw_domain)
-        .map_err(|e| Rejection::from(e).with_tenant(tenant_text.clone()))?;
-    Ok(Invocation::Onboard(OnboardRequest {
-        domain,
-        hosted_zone_id,
-        tenant_id,
-        trigger: Trigger::Custom {
-            source: source.to_owned(),
-        },
-    }))
-}
-
-fn parse_create_hosted_zone(detail: &Fields) -> Result<Invocation, Rejection> {
-    detail.expect_cloudtrail_call("route53.amazonaws.com", "CreateHostedZone")?;
-    if let Some(code) = detail.failed_call()? {
-        return Ok(Invocation::Ignore {
-            reason: format!("CreateHostedZone failed ({code}); no zone was created"),
-        });
-    }
-    let request = detail.object("requestParameters")?;
-    let raw_domain = request.required_str("name")?;
-    let response = detail.object("responseElements")?;
-    let zone = response.object("hostedZone")?;
-    let hosted_zone_id = HostedZoneId::parse(zone.required_str("id")?).map_err(|e| {
-        Rejection::invalid_event("detail.responseElements.hostedZone.id", e.to_string())
-            .with_domain(raw_domain)
-    })?;
-    let domain = DomainName::parse(raw_domain)?;
-    // Private zones are refused later with the zone's own word; CloudTrail says so too.
-    if request.has("vPC") || request.bool_at(&["hostedZoneConfig", "privateZone"]) {
-        return Err(Rejection {
-            domain: Some(domain.to_string()),
-            tenant_id: None,
-            reason: super::rejection::RejectReason::Zone(super::zone::ZoneProblem::Private {
-                zone_id: hosted_zone_id,
-                zone_name: zone.optional_str("name")?.unwrap_or(raw_domain).to_owned(),
-            }),
-        });
-    }
-    Ok(Invocation::Onboard(OnboardRequest {
-        domain,
-        hosted_zone_id: Some(hosted_zone_id),
-        tenant_id: None,
-        trigger: Trigger::HostedZoneCreated,
-    }))
-}
-
-fn parse_register_domain(detail: &Fields) -> Result<Invocation, Rejection> {
-    // CloudTrail writes Route 53 Domains event names with a lowercase first letter.
-    detail.expect_cloudtrail_call("route53domains.amazonaws.com", "registerDomain")?;
-    if let Some(code) = detail.failed_call()? {
-        return Ok(Invocation::Ignore {
-            reason: format!("registerDomain failed ({code}); no domain was registered"),
-        });
-    }
-    let request = detail.object("requestParameters")?;
-    let domain = DomainName::parse(request.required_str("domainName")?)?;
-    Ok(Invocation::Onboard(OnboardRequest {
-        domain,
-        hosted_zone_id: None,
-        tenant_id: None,
-        trigger: Trigger::DomainRegistered,
-    }))
-}
-
-fn parse_scheduled(value: Value) -> Result<Invocation, Rejection> {
-    match value.get("schema") {
-        Some(Value::String(s)) if s == deferral::SCHEMA => {
-            read_deferred(value).map(Invocation::Deferred)
-        }
-        Some(Value::String(s)) if s == follow_up::SCHEMA => {
-            read_follow_up(value).map(Invocation::FollowUp)
-        }
-        Some(Value::String(other)) => Err(Rejection::invalid_event(
-            "schema",
-            format!(
-                "is \"{other}\"; this function reads \"{}\" and \"{}\"",
-                follow_up::SCHEMA,
-                deferral::SCHEMA
-            ),
-        )),
-        Some(other) => Err(Rejection::invalid_event(
-            "schema",
-            format!("must be a string, got {}", type_name(other)),
-        )),
-        None => Err(Rejection::invalid_event("schema", "is missing")),
-    }
-}
-
-/// An object in the event, with its path for error messages.
-struct Fields<'a> {
-    map: &'a serde_json::Map<String, Value>,
-    path: String,
-}
-
-impl<'a> Fields<'a> {
-    fn new(value: &'a Value, path: &str) -> Result<Self, Rejection> {
-        match value {
-            Value::Object(map) => Ok(Self {
-                map,
-                path: path.to_owned(),
-            }),
-            other => Err(Rejection::invalid_event(
-                display_path(path),
-                format!("must be an object, got {}", type_name(other)),
-            )),
-        }
-    }
-
-    fn path_of(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_owned()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    fn has(&self, key: &str) -> bool {
-        self.map.get(key).is_some_and(|v| !v.is_null())
-    }
-
-    fn object(&self, key: &str) -> Result<Fields<'a>, Rejection> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => {
-                Err(Rejection::invalid_event(self.path_of(key), "is missing"))
-            }
-            Some(value) => Fields::new(value, &self.path_of(key)),
-        }
-    }
-
-    fn required_str(&self, key: &str) -> Result<&'a str, Rejection> {
-        self.optional_str(key)?
-            .ok_or_else(|| Rejection::invalid_event(self.path_of(key), "is missing"))
-    }
-
-    /// Absent and `null` both mean "not given".
-    fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Rejection> {
-        match self.map.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(Rejection::invalid_event(
-                self.path_of(key),
-                format!("must be a string, got {}", type_name(other)),
-            )),
-        }
-    }
-
-    fn bool_at(&self, path: &[&str]) -> bool {
-        let mut value = self.map.get(path[0]);
-        for key in &path[1..] {
-            value = value.and_then(|v| v.get(key));
-        }
-        value.and_then(Value::as_bool).unwrap_or(false)
-    }
-
-    fn expect_cloudtrail_call(
-        &self,
-        event_source: &str,
-        event_name: &str,
-    ) -> Result<(), Rejection> {
-        let source = self.required_str("eventSource")?;
-        if source != event_source {
-            return Err(Rejection::invalid_event(
-                self.path_of("eventSource"),
-                format!("is \"{source}\"; expected \"{event_source}\""),
-            ));
-        }
-        let name = self.required_str("eventName")?;
-        if !name.eq_ignore_ascii_case(event_name) {
-            return Err(Rejection::invalid_event(
-                self.path_of("eventName"),
-                format!("is \"{name}\"; dkim-autopilot acts only on \"{event_name}\""),
-            ));
-        }
-        Ok(())
-    }
-
-    /// CloudTrail records failed calls too, with an `errorCode`.
-    fn failed_call(&self) -> Result<Option<&'a str>, Rejection> {
-        self.optional_str("errorCode")
-    }
-}
-
-fn display_path(path: &str) -> String {
-    if path.is_empty() {
-        "(payload)".to_owned()
-    } else {
-        path.to_owned()
-    }
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -461,7 +250,7 @@ mod tests {
     #[test]
     fn follow_up_round_trips_and_is_validated() {
         let payload = json!({
-            "schema": follow_up::SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
+            "schema": crate::core::follow_up::SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
             "hostedZoneId": "Z1", "attempt": 2, "restarts": 0,
             "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a", "b", "c"]
         });
@@ -496,27 +285,29 @@ mod tests {
         let fixtures: &[(&str, &str)] = &[
             (
                 "follow-up-v1-verify",
-                include_str!("../../tests/fixtures/payloads/follow-up-v1-verify.json"),
+                include_str!("../../../tests/fixtures/payloads/follow-up-v1-verify.json"),
             ),
             (
                 "follow-up-v1-await-zone",
-                include_str!("../../tests/fixtures/payloads/follow-up-v1-await-zone.json"),
+                include_str!("../../../tests/fixtures/payloads/follow-up-v1-await-zone.json"),
             ),
             (
                 "follow-up-v1-restarted",
-                include_str!("../../tests/fixtures/payloads/follow-up-v1-restarted.json"),
+                include_str!("../../../tests/fixtures/payloads/follow-up-v1-restarted.json"),
             ),
             (
                 "deferred-v1-onboard",
-                include_str!("../../tests/fixtures/payloads/deferred-v1-onboard.json"),
+                include_str!("../../../tests/fixtures/payloads/deferred-v1-onboard.json"),
             ),
             (
                 "deferred-v1-onboard-registration",
-                include_str!("../../tests/fixtures/payloads/deferred-v1-onboard-registration.json"),
+                include_str!(
+                    "../../../tests/fixtures/payloads/deferred-v1-onboard-registration.json"
+                ),
             ),
             (
                 "deferred-v1-follow-up",
-                include_str!("../../tests/fixtures/payloads/deferred-v1-follow-up.json"),
+                include_str!("../../../tests/fixtures/payloads/deferred-v1-follow-up.json"),
             ),
         ];
         let on_disk = std::fs::read_dir(concat!(
@@ -559,7 +350,7 @@ mod tests {
 
     #[test]
     fn deferred_payloads_are_checked_like_the_work_they_carry() {
-        let onboard = include_str!("../../tests/fixtures/payloads/deferred-v1-onboard.json");
+        let onboard = include_str!("../../../tests/fixtures/payloads/deferred-v1-onboard.json");
         let cases = [
             (
                 onboard.replace("\"version\":1", "\"version\":2"),
@@ -586,10 +377,10 @@ mod tests {
             ),
             (
                 onboard.replace("dkim-autopilot/deferred", "dkim-autopilot/deferal"),
-                "reads \"dkim-autopilot/follow-up\" and \"dkim-autopilot/deferred\"",
+                "reads \"dkim-autopilot/follow-up\", \"dkim-autopilot/deferred\" and",
             ),
             (
-                include_str!("../../tests/fixtures/payloads/deferred-v1-follow-up.json")
+                include_str!("../../../tests/fixtures/payloads/deferred-v1-follow-up.json")
                     .replace("\"attempt\":1", "\"attempt\":0"),
                 "at least 1",
             ),

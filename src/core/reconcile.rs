@@ -1,0 +1,394 @@
+//! Reconcile: the desired state of every in-scope public hosted zone's domain is an
+//! SES identity whose Easy DKIM status is Success, with its three CNAMEs in place.
+//! This module is the pure part: the run's payload (a cursor through the account,
+//! carried from page to page in one-time schedules), its counts, and the plan for
+//! one zone from what was observed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::follow_up::expect_version;
+use super::policy::DkimStatus;
+use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
+use super::rejection::Rejection;
+use super::scope::Skip;
+
+pub const SCHEMA: &str = "dkim-autopilot/reconcile";
+pub const VERSION: u32 = 1;
+
+/// How many domains a dry run lists in `Reconcile Finished`, all actions together;
+/// the counts are always complete. Keeps the schedule input small.
+pub const DRY_RUN_LIST_CAP: usize = 50;
+
+/// Where a run is: first the hosted zones, then the SES identities (for orphans).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "phase",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase",
+    deny_unknown_fields
+)]
+pub enum Cursor {
+    Zones {
+        /// `ListHostedZones` marker of the page to read; `None` for the first.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        marker: Option<String>,
+        /// Zones of that page already done.
+        #[serde(default)]
+        skip: u32,
+    },
+    Identities {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next_token: Option<String>,
+        #[serde(default)]
+        skip: u32,
+    },
+}
+
+impl Default for Cursor {
+    fn default() -> Self {
+        Self::Zones {
+            marker: None,
+            skip: 0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconcileCounts {
+    pub zones_seen: u32,
+    pub in_scope: u32,
+    pub already_verified: u32,
+    pub onboarded: u32,
+    pub repaired: u32,
+    pub restarted: u32,
+    /// Pending with no follow-up chain: a chain was started.
+    pub chains_started: u32,
+    /// A follow-up chain was already running: left alone.
+    pub chains_running: u32,
+    pub skipped: u32,
+    pub orphaned: u32,
+    pub orphans_deleted: u32,
+    /// Work a transient failure put off into its own deferral schedule.
+    pub deferred: u32,
+    pub errors: u32,
+}
+
+/// One domain and what a dry run would do to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Planned {
+    pub action: String,
+    pub domain: String,
+}
+
+/// A run of the reconcile, at some point of its way through the account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReconcileRun {
+    pub schema: String,
+    pub version: u32,
+    #[serde(default)]
+    pub dry_run: bool,
+    /// Names the run's continuation schedules; a redelivered page meets its own.
+    /// `None` on a fresh run from the recurring schedule: the function picks one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
+    #[serde(default)]
+    pub cursor: Cursor,
+    /// Invocations this run has taken so far.
+    #[serde(default)]
+    pub pages: u32,
+    #[serde(default)]
+    pub counts: ReconcileCounts,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<Planned>,
+}
+
+impl ReconcileRun {
+    /// A fresh run, as a `Reconcile Requested` event asks for it.
+    pub fn requested(dry_run: bool, event_id: Option<&str>) -> Self {
+        Self {
+            schema: SCHEMA.to_owned(),
+            version: VERSION,
+            dry_run,
+            run_id: event_id.map(run_id_from),
+            cursor: Cursor::default(),
+            pages: 0,
+            counts: ReconcileCounts::default(),
+            planned: Vec::new(),
+        }
+    }
+
+    pub fn to_input(&self) -> String {
+        serde_json::to_string(self).expect("a reconcile payload always serialises")
+    }
+
+    /// Note what a dry run would do, up to the cap.
+    pub fn plan_note(&mut self, action: &str, domain: &str) {
+        if self.dry_run && self.planned.len() < DRY_RUN_LIST_CAP {
+            self.planned.push(Planned {
+                action: action.to_owned(),
+                domain: domain.to_owned(),
+            });
+        }
+    }
+}
+
+/// A run id fit for a schedule name: `[0-9A-Za-z_.-]`, at most 36 characters.
+pub fn run_id_from(text: &str) -> String {
+    let id: String = text
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+        .take(36)
+        .collect();
+    if id.is_empty() {
+        "run".to_owned()
+    } else {
+        id
+    }
+}
+
+/// Read a reconcile payload: the recurring schedule's fixed one, or a continuation.
+pub fn read_reconcile(value: Value) -> Result<ReconcileRun, Rejection> {
+    expect_version(&value, VERSION)?;
+    if let Some(dry_run) = value.get("dryRun") {
+        if !dry_run.is_boolean() {
+            return Err(Rejection::invalid_event(
+                "dryRun",
+                format!("must be true or false, got {dry_run}"),
+            ));
+        }
+    }
+    let mut run: ReconcileRun = serde_json::from_value(value)
+        .map_err(|e| Rejection::invalid_event("(reconcile)", format!("is malformed: {e}")))?;
+    run.run_id = run.run_id.as_deref().map(run_id_from);
+    if run.planned.len() > DRY_RUN_LIST_CAP {
+        return Err(Rejection::invalid_event(
+            "planned",
+            format!("holds more than {DRY_RUN_LIST_CAP} domains"),
+        ));
+    }
+    Ok(run)
+}
+
+/// What one in-scope zone's domain needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZoneAction {
+    Skip(Skip),
+    /// No identity, or DKIM never started: an ordinary onboarding.
+    Onboard,
+    AlreadyVerified,
+    /// Verified, but a record is missing or changed.
+    RepairDrift(RecordRepair),
+    /// Failed or TemporaryFailure with no chain: a chain that restarts verification.
+    Restart(DkimTokens),
+    /// Pending with no chain: a chain that watches it.
+    StartChain(DkimTokens),
+    /// A follow-up chain is on it already.
+    LeaveAlone,
+}
+
+impl ZoneAction {
+    /// The word a dry run lists it under.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Skip(_) => "skip",
+            Self::Onboard => "onboard",
+            Self::AlreadyVerified => "alreadyVerified",
+            Self::RepairDrift(_) => "repair",
+            Self::Restart(_) => "restart",
+            Self::StartChain(_) => "startChain",
+            Self::LeaveAlone => "chainRunning",
+        }
+    }
+}
+
+/// What was observed of one in-scope, not opted-out zone's domain.
+#[derive(Debug, Clone, Copy)]
+pub struct Observed<'a> {
+    pub status: DkimStatus,
+    pub tokens: Option<&'a DkimTokens>,
+    pub chain_running: bool,
+    /// The `_domainkey` CNAMEs, read only for a verified domain.
+    pub records: Option<&'a [CnameRecord]>,
+    /// The three records SES wants for `tokens`.
+    pub wanted: &'a [CnameRecord],
+}
+
+/// The plan for one zone. Level-triggered: the same observation gives the same plan,
+/// and after acting on it the next observation plans nothing new.
+pub fn plan_zone(observed: Observed<'_>) -> ZoneAction {
+    match (observed.status, observed.tokens) {
+        (DkimStatus::Success, Some(_)) => match observed.records {
+            Some(existing) => {
+                let repair = plan_repair(observed.wanted, observed.wanted, existing);
+                if repair.is_empty() {
+                    ZoneAction::AlreadyVerified
+                } else {
+                    ZoneAction::RepairDrift(repair)
+                }
+            }
+            None => ZoneAction::AlreadyVerified,
+        },
+        _ if observed.chain_running => ZoneAction::LeaveAlone,
+        (DkimStatus::Pending, Some(tokens)) => ZoneAction::StartChain(tokens.clone()),
+        (DkimStatus::Failed | DkimStatus::TemporaryFailure, Some(tokens)) => {
+            ZoneAction::Restart(tokens.clone())
+        }
+        _ => ZoneAction::Onboard,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::domain::DomainName;
+    use crate::core::records::dkim_records;
+
+    fn tokens() -> DkimTokens {
+        DkimTokens::parse(&["a1", "b2", "c3"]).unwrap()
+    }
+
+    fn wanted() -> Vec<CnameRecord> {
+        dkim_records(
+            &DomainName::parse("example.com").unwrap(),
+            &tokens(),
+            "dkim.amazonses.com",
+            1800,
+        )
+    }
+
+    fn observed<'a>(
+        status: DkimStatus,
+        tokens: Option<&'a DkimTokens>,
+        chain_running: bool,
+        records: Option<&'a [CnameRecord]>,
+        wanted: &'a [CnameRecord],
+    ) -> Observed<'a> {
+        Observed {
+            status,
+            tokens,
+            chain_running,
+            records,
+            wanted,
+        }
+    }
+
+    #[test]
+    fn each_state_gets_its_action() {
+        let (t, w) = (tokens(), wanted());
+        let plan = |s, tk, chain, rec| plan_zone(observed(s, tk, chain, rec, &w));
+        assert_eq!(
+            plan(DkimStatus::IdentityMissing, None, false, None),
+            ZoneAction::Onboard
+        );
+        assert_eq!(
+            plan(DkimStatus::NotStarted, None, false, None),
+            ZoneAction::Onboard
+        );
+        assert_eq!(
+            plan(DkimStatus::Success, Some(&t), false, Some(&w[..])),
+            ZoneAction::AlreadyVerified
+        );
+        let drift = plan(DkimStatus::Success, Some(&t), true, Some(&w[..2]));
+        assert_eq!(
+            drift.name(),
+            "repair",
+            "drift is healed even while a chain runs"
+        );
+        let ZoneAction::RepairDrift(repair) = drift else {
+            unreachable!()
+        };
+        assert_eq!(repair.upserts, [w[2].clone()]);
+        assert_eq!(
+            plan(DkimStatus::Failed, Some(&t), false, None),
+            ZoneAction::Restart(t.clone())
+        );
+        assert_eq!(
+            plan(DkimStatus::TemporaryFailure, Some(&t), false, None).name(),
+            "restart"
+        );
+        assert_eq!(
+            plan(DkimStatus::Pending, Some(&t), false, None),
+            ZoneAction::StartChain(t.clone())
+        );
+        for status in [
+            DkimStatus::Pending,
+            DkimStatus::Failed,
+            DkimStatus::IdentityMissing,
+        ] {
+            assert_eq!(
+                plan(status, Some(&t), true, None),
+                ZoneAction::LeaveAlone,
+                "{status:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_hijacked_record_is_drift_too() {
+        let (t, w) = (tokens(), wanted());
+        let mut existing = w.clone();
+        existing[0].value = "evil.example.net".into();
+        let plan = plan_zone(observed(
+            DkimStatus::Success,
+            Some(&t),
+            false,
+            Some(&existing),
+            &w,
+        ));
+        let ZoneAction::RepairDrift(repair) = plan else {
+            panic!("{plan:?}")
+        };
+        assert_eq!(repair.upserts, [w[0].clone()]);
+        assert!(repair.deletes.is_empty());
+    }
+
+    #[test]
+    fn payloads_round_trip_and_are_checked() {
+        let fresh = read_reconcile(serde_json::json!({"schema": SCHEMA, "version": 1})).unwrap();
+        assert_eq!(
+            (fresh.dry_run, fresh.run_id.as_deref(), fresh.pages),
+            (false, None, 0)
+        );
+        assert_eq!(fresh.cursor, Cursor::default());
+        let mut run = ReconcileRun::requested(true, Some("7bf73129-1428-4cd3-a780-95db273d1602"));
+        run.cursor = Cursor::Identities {
+            next_token: Some("tok".into()),
+            skip: 3,
+        };
+        run.counts.onboarded = 4;
+        for i in 0..(DRY_RUN_LIST_CAP + 10) {
+            run.plan_note("onboard", &format!("d{i}.com"));
+        }
+        assert_eq!(run.planned.len(), DRY_RUN_LIST_CAP, "capped");
+        let input = run.to_input();
+        assert!(
+            input.len() < 4096,
+            "schedule inputs stay small: {}",
+            input.len()
+        );
+        let back = read_reconcile(serde_json::from_str(&input).unwrap()).unwrap();
+        assert_eq!(back, run);
+        for (bad, expected) in [
+            (
+                serde_json::json!({"schema": SCHEMA, "version": 1, "dryRun": "yes"}),
+                "dryRun",
+            ),
+            (
+                serde_json::json!({"schema": SCHEMA, "version": 2}),
+                "reads version 1",
+            ),
+            (
+                serde_json::json!({"schema": SCHEMA, "version": 1, "cursor": {"phase": "elsewhere"}}),
+                "malformed",
+            ),
+        ] {
+            let err = read_reconcile(bad).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        assert_eq!(run_id_from("2026-11-28T00:00:00Z"), "2026-11-28T000000Z");
+    }
+}
