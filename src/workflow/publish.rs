@@ -9,9 +9,12 @@ use super::{Context, FollowUpRef, Response, Stop};
 use crate::aws::route53::RecordChange;
 use crate::aws::scheduler::{OneTimeSchedule, Scheduled};
 use crate::aws::AwsError;
+use crate::core::domain::DomainName;
+use crate::core::follow_up::TenantId;
 use crate::core::follow_up::{round_up_to_second, FollowUp, ScheduleName, Stage};
 use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
 use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair};
+use crate::core::scope::Skip;
 use crate::core::zone::{HostedZoneId, ZoneProblem};
 
 /// Create the one-time schedule that brings `follow_up` back at `at`.
@@ -164,19 +167,7 @@ pub(super) async fn announce(
         reason: reason.map(|r| r.text),
         ..Default::default()
     };
-    match cx
-        .aws
-        .events
-        .publish(&OutcomeEvent::new(kind, &identity, detail))
-        .await
-    {
-        // The work is done; a bus that refuses the event must not undo or repeat it.
-        Err(err) if !err.transient => {
-            error!(domain = %follow_up.domain, code = %err.code, message = %err.message, "could not publish {}", kind.detail_type());
-            Ok(())
-        }
-        other => other,
-    }
+    publish_outcome(cx, &OutcomeEvent::new(kind, &identity, detail)).await
 }
 
 /// Tokens from SES, then the records and the first check at once: both need only
@@ -283,4 +274,50 @@ pub(super) async fn wait_for_zone(
         reason: problem.to_string(),
         follow_up: follow_up_ref,
     })
+}
+
+/// Leave a domain alone because of its scope: one log line, a `Domain Skipped` event,
+/// no AWS change, and a successful invocation.
+pub(super) async fn skip(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    tenant_id: Option<&TenantId>,
+    hosted_zone_id: Option<&HostedZoneId>,
+    skip: Skip,
+) -> Result<Response, AwsError> {
+    let reason = skip.to_string();
+    info!(%domain, reason_code = skip.code(), %reason, "domain skipped");
+    let event = OutcomeEvent::new(
+        OutcomeKind::DomainSkipped,
+        &[domain.as_str(), skip.code(), &reason],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant_id.map(|t| t.as_str().to_owned()),
+            hosted_zone_id: hosted_zone_id.map(ToString::to_string),
+            reason_code: Some(skip.code().to_owned()),
+            reason: Some(reason.clone()),
+            ..Default::default()
+        },
+    );
+    publish_outcome(cx, &event).await?;
+    Ok(Response::Skipped {
+        domain: domain.to_string(),
+        reason_code: skip.code().to_owned(),
+        reason,
+    })
+}
+
+/// Publish an outcome event. Only a transient failure is returned: the work is done,
+/// and a bus that refuses the event must not undo or repeat it.
+pub(super) async fn publish_outcome(
+    cx: &Context<'_>,
+    event: &OutcomeEvent,
+) -> Result<(), AwsError> {
+    match cx.aws.events.publish(event).await {
+        Err(err) if !err.transient => {
+            error!(code = %err.code, message = %err.message, "could not publish {}", event.kind.detail_type());
+            Ok(())
+        }
+        other => other,
+    }
 }

@@ -5,6 +5,7 @@ use futures_util::future::join_all;
 use super::Context;
 use crate::aws::AwsError;
 use crate::core::domain::DomainName;
+use crate::core::scope::opted_out;
 use crate::core::zone::{check_named_zone, pick_zone_named, HostedZone, HostedZoneId, ZoneProblem};
 
 /// The zone named by the event (checked), or else the deepest public zone that
@@ -45,4 +46,15 @@ pub(super) async fn find_zone(
             .collect::<Vec<_>>()
             .join(", "),
     }))
+}
+
+/// Whether a hosted zone's tags opt it out (`dkim-autopilot` = `off`).
+pub(super) async fn zone_opted_out(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+) -> Result<bool, AwsError> {
+    let tags = cx.aws.route53.zone_tags(std::slice::from_ref(zone)).await?;
+    Ok(tags
+        .iter()
+        .any(|(_, pairs)| opted_out(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))))
 }
