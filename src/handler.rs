@@ -42,6 +42,7 @@ pub async fn handle(
         settings,
         function_arn: &event.context.invoked_function_arn,
         now: Utc::now(),
+        deadline: Some(deadline_of(&event.context)),
     };
     let calls_before = aws.calls.snapshot();
     let result = handle_payload(&cx, event.payload.get()).await;
@@ -68,6 +69,13 @@ pub async fn handle(
     };
     write_metrics(&metrics);
     result
+}
+
+/// Lambda's deadline (milliseconds since the epoch) as a point on this process's clock.
+fn deadline_of(context: &lambda_runtime::Context) -> std::time::Instant {
+    let now_ms = u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0);
+    let left = context.deadline.saturating_sub(now_ms);
+    std::time::Instant::now() + std::time::Duration::from_millis(left)
 }
 
 /// EMF documents go to stdout, one line each, as CloudWatch Logs reads them.

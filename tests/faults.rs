@@ -93,6 +93,7 @@ fn recording_create_schedule() -> (Rule, Recorded) {
 /// The happy answers of each service; a test overrides the ones it breaks.
 struct Mocks {
     zones: Rule,
+    tags: Rule,
     change: Rule,
     verify: Rule,
     create_schedule: Rule,
@@ -106,6 +107,12 @@ impl Mocks {
         use aws_sdk_route53::operation::list_hosted_zones_by_name::ListHostedZonesByNameOutput;
         use aws_sdk_route53::types::{ChangeInfo, ChangeStatus, HostedZone};
         Self {
+            tags: mock!(aws_sdk_route53::Client::list_tags_for_resources).then_output(|| {
+                aws_sdk_route53::operation::list_tags_for_resources::ListTagsForResourcesOutput::builder()
+                    .set_resource_tag_sets(Some(Vec::new()))
+                    .build()
+                    .unwrap()
+            }),
             zones: mock!(aws_sdk_route53::Client::list_hosted_zones_by_name).then_output(|| {
                 ListHostedZonesByNameOutput::builder()
                     .hosted_zones(
@@ -170,7 +177,7 @@ impl Mocks {
             mock_client!(
                 aws_sdk_route53,
                 RuleMode::MatchAny,
-                [&self.zones, &self.change],
+                [&self.zones, &self.tags, &self.change],
                 |c| c.retry_config(no_retry.clone())
             ),
             mock_client!(
@@ -198,6 +205,7 @@ async fn run(mocks: &Mocks, payload: &str) -> Result<Response, String> {
         settings: &settings,
         function_arn: FUNCTION_ARN,
         now: Utc::now(),
+        deadline: None,
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await
@@ -205,7 +213,7 @@ async fn run(mocks: &Mocks, payload: &str) -> Result<Response, String> {
 }
 
 #[tokio::test]
-async fn the_healthy_path_makes_five_calls_with_two_in_parallel() {
+async fn the_healthy_path_makes_six_calls_with_two_in_parallel() {
     let mocks = Mocks::healthy();
     let response = run(&mocks, &event("example.com")).await;
     assert!(
@@ -214,13 +222,14 @@ async fn the_healthy_path_makes_five_calls_with_two_in_parallel() {
     );
     let calls = [
         &mocks.zones,
+        &mocks.tags,
         &mocks.verify,
         &mocks.change,
         &mocks.create_schedule,
         &mocks.put_events,
     ]
     .map(Rule::num_calls);
-    assert_eq!(calls, [1, 1, 1, 1, 1]);
+    assert_eq!(calls, [1, 1, 1, 1, 1, 1]);
     assert_eq!(mocks.delete_schedule.num_calls(), 0);
 }
 

@@ -250,7 +250,11 @@ impl ScheduleName {
                 .expect("A-labels and suffixes use schedule-name characters");
         }
         let digest = Sha256::digest(domain.as_str().as_bytes());
-        let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let hash: String = digest
+            .iter()
+            .take(HASH_HEX_LEN / 2)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let room = Self::MAX_LEN - "dkim-".len() - 1 - hash.len() - suffix.len();
         let head: String = domain.as_str().chars().take(room).collect();
         Self::parse(&format!("dkim-{head}-{hash}{suffix}")).expect("built within the limits")
@@ -259,6 +263,67 @@ impl ScheduleName {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A prefix every schedule name of `domain` starts with (`ListSchedules`'s
+    /// `NamePrefix`): `dkim-<domain>-` while every suffix fits beside the whole name,
+    /// else the head that hashed names keep. Other domains may share it: filter the
+    /// listing with `owned_schedules`.
+    pub fn prefix_for_domain(domain: &DomainName) -> String {
+        let plain = format!("dkim-{domain}-");
+        if plain.len() - 1 + MAX_SUFFIX_LEN <= Self::MAX_LEN {
+            return plain;
+        }
+        let room = Self::MAX_LEN - "dkim-".len() - 1 - HASH_HEX_LEN - MAX_SUFFIX_LEN;
+        format!("dkim-{}", &domain.as_str()[..room])
+    }
+
+    /// The offboarding's tombstone for `domain`.
+    pub fn for_tombstone(domain: &DomainName) -> Self {
+        Self::for_domain(domain, OFFBOARDED_SUFFIX)
+    }
+}
+
+/// The name of the tombstone an offboarding leaves ends `dkim-<domain>-offboarded`.
+pub const OFFBOARDED_SUFFIX: &str = "-offboarded";
+
+/// Hex digits of the hash that long domains' schedule names carry.
+const HASH_HEX_LEN: usize = 16;
+
+/// The longest suffix `schedule_suffix` reads: `-<10 digits>-d<10 digits>`.
+const MAX_SUFFIX_LEN: usize = 24;
+
+/// The schedules among `names` that belong to exactly `domain`: its follow-ups
+/// (`-<n>`), their deferrals (`-<n>-d<k>`), deferred onboardings and offboardings
+/// (`-onboard-d<k>`, `-offboard-d<k>`) and its offboarding tombstone (`-offboarded`).
+/// A name prefix alone is not enough: `dkim-example.com-` also starts
+/// `dkim-example.com-shop.com-1`, and long domains are hashed.
+pub fn owned_schedules<'a>(domain: &DomainName, names: &'a [String]) -> Vec<&'a String> {
+    names
+        .iter()
+        .filter(|name| {
+            schedule_suffix(name).is_some_and(|suffix| {
+                ScheduleName::for_domain(domain, &suffix).as_str() == name.as_str()
+            })
+        })
+        .collect()
+}
+
+/// The suffix a schedule name of this function ends with, if it has one of the shapes.
+fn schedule_suffix(name: &str) -> Option<String> {
+    // Bounded, so a stranger's long name never makes `for_domain` run out of room.
+    let number = |s: &str| (1..=10).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+    let mut parts = name.rsplit('-');
+    let last = parts.next()?;
+    if format!("-{last}") == OFFBOARDED_SUFFIX {
+        return Some(OFFBOARDED_SUFFIX.to_owned());
+    }
+    if number(last) {
+        return Some(format!("-{last}"));
+    }
+    let deferral = last.strip_prefix('d').is_some_and(number);
+    let before = parts.next()?;
+    (deferral && (number(before) || before == "onboard" || before == "offboard"))
+        .then(|| format!("-{before}-{last}"))
 }
 
 /// Scheduler works in whole seconds; round up so a follow-up never fires early.
@@ -323,6 +388,77 @@ mod tests {
         }
         assert_ne!(na, nb, "same head, different domains, different names");
         assert_eq!(na, ScheduleName::for_follow_up(&a, 12));
+    }
+
+    #[test]
+    fn a_domains_schedules_are_told_apart_from_its_neighbours() {
+        let d = domain("example.com");
+        let names: Vec<String> = [
+            "dkim-example.com-1",
+            "dkim-example.com-12-d3",
+            "dkim-example.com-onboard-d1",
+            "dkim-example.com-offboard-d2",
+            "dkim-example.com-offboarded",
+            "dkim-example.com-shop.com-1",
+            "dkim-example.com-x",
+            "dkim-sub.example.com-1",
+            "dkim-reconcile-run-1",
+        ]
+        .map(String::from)
+        .to_vec();
+        let owned: Vec<&str> = owned_schedules(&d, &names)
+            .into_iter()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(
+            owned,
+            &names[..5].iter().map(String::as_str).collect::<Vec<_>>()[..]
+        );
+        let long = domain(&format!("{}.example.com", "a".repeat(60)));
+        let hashed = vec![
+            ScheduleName::for_follow_up(&long, 7).as_str().to_owned(),
+            ScheduleName::for_domain(&long, "-7-d2").as_str().to_owned(),
+        ];
+        assert_eq!(owned_schedules(&long, &hashed).len(), 2);
+        assert!(owned_schedules(&d, &hashed).is_empty());
+    }
+
+    #[test]
+    fn every_schedule_of_a_domain_starts_with_its_listing_prefix() {
+        let domains = [
+            domain("example.com"),
+            domain(&format!("{}.example.com", "a".repeat(30))),
+            domain(&format!("{}.example.com", "a".repeat(60))),
+            domain(&format!("{}.{}.example.com", "b".repeat(63), "c".repeat(63))),
+        ];
+        for d in &domains {
+            let prefix = ScheduleName::prefix_for_domain(d);
+            // AWS's rule for NamePrefix is the rule for names: 1 to 64 of [0-9A-Za-z_.-].
+            assert!(ScheduleName::parse(&prefix).is_ok(), "{prefix}");
+            for suffix in [
+                "-1",
+                "-123-d20",
+                "-onboard-d6",
+                "-offboard-d20",
+                OFFBOARDED_SUFFIX,
+                "-4294967295-d4294967295",
+            ] {
+                let name = ScheduleName::for_domain(d, suffix).as_str().to_owned();
+                assert!(name.starts_with(&prefix), "{name} vs {prefix}");
+                assert_eq!(owned_schedules(d, std::slice::from_ref(&name)), [&name]);
+            }
+        }
+        assert_eq!(
+            ScheduleName::prefix_for_domain(&domains[0]),
+            "dkim-example.com-"
+        );
+        assert_eq!(
+            ScheduleName::for_tombstone(&domains[0]).as_str(),
+            "dkim-example.com-offboarded"
+        );
+        // A stranger's name with a long number is not ours, and is read without a panic.
+        let odd = format!("dkim-{}-{}", "x".repeat(5), "9".repeat(50));
+        assert!(owned_schedules(&domains[2], &[odd]).is_empty());
     }
 
     #[test]

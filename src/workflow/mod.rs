@@ -31,6 +31,9 @@ pub struct Context<'a> {
     /// This function's ARN, the target of every follow-up schedule.
     pub function_arn: &'a str,
     pub now: DateTime<Utc>,
+    /// When the invocation must have answered (Lambda's deadline); `None`: no limit.
+    /// Long work (a reconcile page) stops in time and hands the rest to a schedule.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// Why a workflow stopped short.

@@ -3,12 +3,13 @@
 
 use chrono::{DateTime, Utc};
 
-use super::publish::{publish_and_schedule, wait_for_zone};
-use super::zones::find_zone;
+use super::publish::{publish_and_schedule, skip, wait_for_zone};
+use super::zones::{find_usable_zone, Usable};
 use super::{Context, Response, Stop};
 use crate::core::follow_up::{FollowUp, Stage};
 use crate::core::inbound::OnboardRequest;
 use crate::core::rejection::{RejectReason, Rejection};
+use crate::core::scope::Skip;
 use crate::core::zone::ZoneProblem;
 
 /// `started_at`: when this onboarding first began (earlier than now when it was deferred).
@@ -28,12 +29,35 @@ pub async fn onboard(
         published_tokens: None,
     };
     let tenant = follow_up.tenant_id.as_ref().map(|t| t.as_str());
-    // The zone comes first: a domain we cannot publish for must not become an SES identity.
-    let zone = find_zone(cx, &follow_up.domain, follow_up.hosted_zone_id.as_ref())
+    let stop = |e| Stop::aws(e, &follow_up.domain, tenant);
+    if let Err(out_of_scope) = cx.settings.scope.check(&follow_up.domain) {
+        return skip(
+            cx,
+            &follow_up.domain,
+            follow_up.tenant_id.as_ref(),
+            None,
+            out_of_scope,
+        )
         .await
-        .map_err(|e| Stop::aws(e, &follow_up.domain, tenant))?;
+        .map_err(stop);
+    }
+    // The zone comes first: a domain we cannot publish for must not become an SES identity.
+    let zone = find_usable_zone(cx, &follow_up.domain, follow_up.hosted_zone_id.as_ref())
+        .await
+        .map_err(stop)?;
     match zone {
-        Ok(zone) => publish_and_schedule(cx, follow_up, zone.id).await,
+        Ok(Usable::Yes(zone)) => publish_and_schedule(cx, follow_up, zone.id).await,
+        Ok(Usable::OptedOut(zone)) => skip(
+            cx,
+            &follow_up.domain,
+            follow_up.tenant_id.as_ref(),
+            Some(&zone.id),
+            Skip::ZoneOptedOut {
+                zone_id: zone.id.clone(),
+            },
+        )
+        .await
+        .map_err(stop),
         Err(problem @ ZoneProblem::NoneFound { .. }) if request.trigger.zone_may_appear_later() => {
             let at = cx.now + cx.settings.policy.first_check_delay;
             wait_for_zone(

@@ -3,6 +3,7 @@
 //! records, tell the world.
 
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
 use tracing::{error, info};
 
 use super::{Context, FollowUpRef, Response, Stop};
@@ -11,10 +12,11 @@ use crate::aws::scheduler::{OneTimeSchedule, Scheduled};
 use crate::aws::AwsError;
 use crate::core::domain::DomainName;
 use crate::core::follow_up::TenantId;
-use crate::core::follow_up::{round_up_to_second, FollowUp, ScheduleName, Stage};
+use crate::core::follow_up::{owned_schedules, round_up_to_second, FollowUp, ScheduleName, Stage};
 use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
 use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair};
 use crate::core::scope::Skip;
+use crate::core::tombstone::ended_by;
 use crate::core::zone::{HostedZoneId, ZoneProblem};
 
 /// Create the one-time schedule that brings `follow_up` back at `at`.
@@ -320,4 +322,83 @@ pub(super) async fn publish_outcome(
         }
         other => other,
     }
+}
+
+/// `domain`'s schedules in the group, its tombstone aside: listed by name prefix,
+/// then kept only when the name is exactly one this function gives the domain.
+pub(super) async fn domain_schedules(
+    cx: &Context<'_>,
+    domain: &DomainName,
+) -> Result<Vec<String>, AwsError> {
+    let listed = cx
+        .aws
+        .scheduler
+        .names_with_prefix(
+            &cx.settings.schedule_group,
+            &ScheduleName::prefix_for_domain(domain),
+        )
+        .await?;
+    let tombstone = ScheduleName::for_tombstone(domain);
+    Ok(owned_schedules(domain, &listed)
+        .into_iter()
+        .filter(|name| name.as_str() != tombstone.as_str())
+        .cloned()
+        .collect())
+}
+
+/// Which of a domain's schedules an offboarding removed, and which it kept.
+#[derive(Debug, Default)]
+pub(super) struct EndedSchedules {
+    pub removed: Vec<String>,
+    /// Work started since the offboarding: a newer onboarding's.
+    pub kept: Vec<String>,
+}
+
+/// Delete the schedules among `names` whose work started before `offboarded_at`, and
+/// keep the newer ones. Every input is read at once, then every deletion made at once.
+pub(super) async fn remove_schedules_ended_by(
+    cx: &Context<'_>,
+    names: &[String],
+    offboarded_at: DateTime<Utc>,
+) -> Result<EndedSchedules, AwsError> {
+    let group = &cx.settings.schedule_group;
+    let names: Vec<ScheduleName> = names
+        .iter()
+        .filter_map(|n| ScheduleName::parse(n).ok())
+        .collect();
+    let inputs = try_join_all(names.iter().map(|n| cx.aws.scheduler.input_of(n, group))).await?;
+    let mut ended = EndedSchedules::default();
+    let mut doomed = Vec::new();
+    for (name, input) in names.iter().zip(inputs) {
+        if ended_by(input.as_deref(), offboarded_at) {
+            ended.removed.push(name.as_str().to_owned());
+            doomed.push(name);
+        } else {
+            ended.kept.push(name.as_str().to_owned());
+        }
+    }
+    try_join_all(doomed.iter().map(|n| cx.aws.scheduler.delete(n, group))).await?;
+    Ok(ended)
+}
+
+/// Delete these records in one atomic batch (nothing to delete costs no call). Route
+/// 53 refuses the whole batch when one of them changed since it was read
+/// (`InvalidChangeBatch`): like a throttle, that is tried again later, after a fresh read.
+pub(super) async fn delete_records(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    records: &[CnameRecord],
+) -> Result<(), AwsError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let changes: Vec<_> = records.iter().map(|r| (RecordChange::Delete, r)).collect();
+    cx.aws
+        .route53
+        .change(zone, &changes, "dkim-autopilot: offboarding")
+        .await
+        .map_err(|err| AwsError {
+            transient: err.transient || err.is_code("InvalidChangeBatch"),
+            ..err
+        })
 }

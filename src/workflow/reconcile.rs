@@ -1,11 +1,487 @@
-//! Reconcile. (Being written.)
+//! Reconcile: walk the account's public hosted zones, compare each zone's domain with
+//! its desired state (an SES identity whose Easy DKIM status is Success, its three
+//! CNAMEs in place), act on the difference, then look for identities whose zone is
+//! gone; report once at the end. Level-triggered: a second pass over a reconciled
+//! account changes nothing. Each invocation does one bounded page and hands the rest
+//! to a one-time schedule that carries the cursor.
 
-use super::{Context, Response, Stop};
-use crate::core::reconcile::ReconcileRun;
+use std::time::{Duration, Instant};
 
-pub async fn reconcile(_cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
+use tracing::{info, warn};
+
+use super::publish::{apply_repair, create_schedule, publish_outcome, skip, wanted_records};
+use super::zones::find_zone;
+use super::{check, defer, onboard, Context, FollowUpRef, Response, Stop};
+use crate::aws::AwsError;
+use crate::core::deferral::{reconcile_schedule_name, Deferred, Work};
+use crate::core::domain::DomainName;
+use crate::core::follow_up::{owned_schedules, FollowUp, Stage};
+use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
+use crate::core::policy::DkimStatus;
+use crate::core::reconcile::{
+    plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction, DRY_RUN_LIST_CAP,
+};
+use crate::core::records::DkimTokens;
+use crate::core::request::{OnboardRequest, Trigger};
+use crate::core::scope::{opted_out, Skip};
+use crate::core::zone::HostedZone;
+
+/// Stop a page this long before Lambda's deadline: one domain's work (a paced
+/// `VerifyDomainDkim` and the SDK's retries) fits in it.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(15);
+/// `ListHostedZones` returns at most 100 zones per call.
+const ZONES_PER_LISTING: i32 = 100;
+/// The next page starts this soon after the last one.
+const NEXT_PAGE_DELAY_SECONDS: i64 = 5;
+
+pub async fn reconcile(cx: &Context<'_>, mut run: ReconcileRun) -> Result<Response, Stop> {
+    // The recurring schedule's payload names no run: this invocation starts one.
+    let run_id = run
+        .run_id
+        .get_or_insert_with(|| run_id_from(&cx.now.format("%Y%m%dT%H%M%SZ").to_string()))
+        .clone();
+    info!(run_id, dry_run = run.dry_run, page = run.pages + 1, cursor = ?run.cursor, "reconcile page");
+    let next = match run.cursor.clone() {
+        Cursor::Zones { marker, skip } => zones_page(cx, &mut run, marker, skip).await,
+        Cursor::Identities { next_token, skip } => {
+            identities_page(cx, &mut run, next_token, skip).await
+        }
+    }
+    .map_err(Stop::Transient)?;
+    run.pages += 1;
+    match next {
+        Some(cursor) => {
+            run.cursor = cursor;
+            continue_later(cx, run).await
+        }
+        None => finish(cx, run).await,
+    }
+}
+
+/// Zones `skip..` of the listing page at `marker`, as many as the page size and the
+/// deadline allow. Returns where the next invocation starts, `None` when done.
+async fn zones_page(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    marker: Option<String>,
+    skip_done: u32,
+) -> Result<Option<Cursor>, AwsError> {
+    let (listed, next_marker) = cx
+        .aws
+        .route53
+        .zones_page(marker.as_deref(), ZONES_PER_LISTING)
+        .await?;
+    let budget = cx.settings.reconcile_page_size as usize;
+    let todo: Vec<HostedZone> = listed
+        .iter()
+        .skip(skip_done as usize)
+        .take(budget)
+        .cloned()
+        .collect();
+    let done = reconcile_zones(cx, run, &todo).await?;
+    let position = skip_done as usize + done;
+    Ok(if position < listed.len() {
+        Some(Cursor::Zones {
+            marker,
+            skip: position as u32,
+        })
+    } else if let Some(next) = next_marker {
+        Some(Cursor::Zones {
+            marker: Some(next),
+            skip: 0,
+        })
+    } else {
+        Some(Cursor::Identities {
+            next_token: None,
+            skip: 0,
+        })
+    })
+}
+
+/// Observe, plan and act for these zones, in order; returns how many were done
+/// before the deadline came near. What can be read in batches is read first: the
+/// zones' tags (ten per call) and the DKIM states (a hundred per call).
+async fn reconcile_zones(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    zones: &[HostedZone],
+) -> Result<usize, AwsError> {
+    let named: Vec<(&HostedZone, Option<DomainName>)> = zones
+        .iter()
+        .map(|z| {
+            (
+                z,
+                (!z.private)
+                    .then(|| DomainName::parse(&z.name).ok())
+                    .flatten(),
+            )
+        })
+        .collect();
+    let public: Vec<_> = named
+        .iter()
+        .filter(|(_, d)| d.is_some())
+        .map(|(z, _)| z.id.clone())
+        .collect();
+    let tags = cx.aws.route53.zone_tags(&public).await?;
+    let is_opted_out = |zone: &HostedZone| {
+        tags.iter().any(|(id, pairs)| {
+            *id == zone.id && opted_out(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        })
+    };
+    let wanted_domains: Vec<DomainName> = named
+        .iter()
+        .filter_map(|(z, d)| d.as_ref().map(|d| (z, d)))
+        .filter(|(z, d)| cx.settings.scope.check(d).is_ok() && !is_opted_out(z))
+        .map(|(_, d)| d.clone())
+        .collect();
+    let states = cx.aws.ses.dkim_states(&wanted_domains).await?;
+
+    for (done, (zone, domain)) in named.iter().enumerate() {
+        if near_deadline(cx) {
+            info!(done, "reconcile page stops before the deadline");
+            return Ok(done);
+        }
+        run.counts.zones_seen += 1;
+        let Some(domain) = domain else {
+            if !zone.private {
+                warn!(zone = %zone.id, name = %zone.name, "a zone whose name is not a domain dkim-autopilot can onboard; skipped");
+            }
+            run.counts.skipped += 1;
+            continue;
+        };
+        if let Err(out) = cx.settings.scope.check(domain) {
+            skip_domain(cx, run, zone, domain, out).await?;
+            continue;
+        }
+        run.counts.in_scope += 1;
+        if is_opted_out(zone) {
+            let reason = Skip::ZoneOptedOut {
+                zone_id: zone.id.clone(),
+            };
+            skip_domain(cx, run, zone, domain, reason).await?;
+            continue;
+        }
+        let Some((_, state)) = states.iter().find(|(d, _)| d == domain) else {
+            continue;
+        };
+        let verified = state.status == DkimStatus::Success;
+        let records = match verified {
+            true => Some(cx.aws.route53.dkim_cnames(&zone.id, domain).await?),
+            false => None,
+        };
+        let chain_running = match verified {
+            true => false,
+            false => chain_running(cx, domain).await?,
+        };
+        let about = FollowUp {
+            stage: Stage::Verify,
+            domain: domain.clone(),
+            hosted_zone_id: Some(zone.id.clone()),
+            tenant_id: None,
+            attempt: 1,
+            restarts: 0,
+            onboarding_started_at: cx.now,
+            published_tokens: state.tokens.clone(),
+        };
+        let wanted = state
+            .tokens
+            .as_ref()
+            .map(|t| wanted_records(cx, &about, t))
+            .unwrap_or_default();
+        let action = plan_zone(Observed {
+            status: state.status,
+            tokens: state.tokens.as_ref(),
+            chain_running,
+            records: records.as_deref(),
+            wanted: &wanted,
+        });
+        act(cx, run, zone, about, action).await?;
+    }
+    Ok(zones.len())
+}
+
+fn near_deadline(cx: &Context<'_>) -> bool {
+    cx.deadline
+        .is_some_and(|deadline| Instant::now() + DEADLINE_MARGIN >= deadline)
+}
+
+/// Whether a follow-up chain (or deferred work) of this domain is pending. A
+/// tombstone counts too: an offboarded domain is left alone while it lasts.
+async fn chain_running(cx: &Context<'_>, domain: &DomainName) -> Result<bool, AwsError> {
+    let prefix: String = format!("dkim-{domain}").chars().take(24).collect();
+    let names = cx
+        .aws
+        .scheduler
+        .names_with_prefix(&cx.settings.schedule_group, &prefix)
+        .await?;
+    Ok(!owned_schedules(domain, &names).is_empty())
+}
+
+async fn skip_domain(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    zone: &HostedZone,
+    domain: &DomainName,
+    reason: Skip,
+) -> Result<(), AwsError> {
+    run.counts.skipped += 1;
+    run.plan_note("skip", domain.as_str());
+    if !run.dry_run {
+        skip(cx, domain, None, Some(&zone.id), reason).await?;
+    }
+    Ok(())
+}
+
+/// Carry out one zone's plan (or, in a dry run, only count and list it). A transient
+/// failure of one domain's work becomes that work's own deferral: the page goes on.
+async fn act(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    zone: &HostedZone,
+    about: FollowUp,
+    action: ZoneAction,
+) -> Result<(), AwsError> {
+    let domain = about.domain.clone();
+    match &action {
+        ZoneAction::AlreadyVerified => run.counts.already_verified += 1,
+        ZoneAction::LeaveAlone => run.counts.chains_running += 1,
+        ZoneAction::Skip(_) => run.counts.skipped += 1,
+        _ => {}
+    }
+    if matches!(
+        action,
+        ZoneAction::AlreadyVerified | ZoneAction::LeaveAlone | ZoneAction::Skip(_)
+    ) {
+        return Ok(());
+    }
+    run.plan_note(action.name(), domain.as_str());
+    if run.dry_run {
+        count(run, &action);
+        return Ok(());
+    }
+    let work = match &action {
+        ZoneAction::Onboard => Work::Onboard {
+            request: OnboardRequest {
+                domain: domain.clone(),
+                hosted_zone_id: Some(zone.id.clone()),
+                tenant_id: None,
+                trigger: Trigger::Reconcile,
+            },
+            started_at: cx.now,
+        },
+        ZoneAction::RepairDrift(repair) => {
+            apply_repair(cx, &zone.id, repair).await?;
+            drift_repaired(
+                cx,
+                &about,
+                repair.upserts.iter().map(|r| r.name.clone()).collect(),
+            )
+            .await?;
+            count(run, &action);
+            return Ok(());
+        }
+        ZoneAction::Restart(tokens) | ZoneAction::StartChain(tokens) => {
+            Work::FollowUp(chain_start(about, tokens))
+        }
+        _ => unreachable!("handled above"),
+    };
+    let result = match work.clone() {
+        Work::Onboard {
+            request,
+            started_at,
+        } => onboard(cx, request, started_at).await,
+        Work::FollowUp(follow_up) => check(cx, follow_up).await,
+        _ => unreachable!("reconcile starts onboardings and checks only"),
+    };
+    match result {
+        Ok(Response::Skipped { .. }) => run.counts.skipped += 1,
+        Ok(_) => count(run, &action),
+        Err(Stop::Transient(err)) => match defer(cx, Deferred::fresh(work), err).await {
+            Ok(_) => run.counts.deferred += 1,
+            Err(err) => return Err(err),
+        },
+        Err(Stop::Rejected(rejection)) => {
+            warn!(%domain, reason = %rejection, "reconcile could not act on this domain");
+            run.counts.errors += 1;
+        }
+    }
+    Ok(())
+}
+
+fn count(run: &mut ReconcileRun, action: &ZoneAction) {
+    let counts = &mut run.counts;
+    match action {
+        ZoneAction::Onboard => counts.onboarded += 1,
+        ZoneAction::RepairDrift(_) => counts.repaired += 1,
+        ZoneAction::Restart(_) => counts.restarted += 1,
+        ZoneAction::StartChain(_) => counts.chains_started += 1,
+        ZoneAction::AlreadyVerified | ZoneAction::LeaveAlone | ZoneAction::Skip(_) => {}
+    }
+}
+
+/// The first check of a chain the reconcile starts, run now: SES's status decides
+/// whether it restarts verification (bounded as always) or keeps watching.
+fn chain_start(about: FollowUp, tokens: &DkimTokens) -> FollowUp {
+    FollowUp {
+        published_tokens: Some(tokens.clone()),
+        ..about
+    }
+}
+
+async fn drift_repaired(
+    cx: &Context<'_>,
+    about: &FollowUp,
+    restored: Vec<String>,
+) -> Result<(), AwsError> {
+    info!(domain = %about.domain, ?restored, "DKIM drift repaired");
+    let tokens: Vec<String> = about
+        .published_tokens
+        .as_ref()
+        .map(DkimTokens::to_strings)
+        .unwrap_or_default();
+    let when = cx.now.to_rfc3339();
+    let identity: Vec<&str> = [about.domain.as_str(), when.as_str()]
+        .into_iter()
+        .chain(restored.iter().map(String::as_str))
+        .collect();
+    let event = OutcomeEvent::new(
+        OutcomeKind::DriftRepaired,
+        &identity,
+        OutcomeDetail {
+            domain: Some(about.domain.to_string()),
+            hosted_zone_id: about.hosted_zone_id.as_ref().map(ToString::to_string),
+            tokens,
+            record_names: restored.clone(),
+            dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
+            ..Default::default()
+        },
+    );
+    publish_outcome(cx, &event).await
+}
+
+/// The account's SES domain identities, page by page: an in-scope identity that no
+/// public hosted zone contains any more is an orphan.
+async fn identities_page(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    next_token: Option<String>,
+    skip_done: u32,
+) -> Result<Option<Cursor>, AwsError> {
+    let (identities, following) = cx
+        .aws
+        .ses
+        .domain_identities_page(next_token.as_deref())
+        .await?;
+    let budget = cx.settings.reconcile_page_size as usize;
+    let mut position = skip_done as usize;
+    for identity in identities.iter().skip(skip_done as usize).take(budget) {
+        if near_deadline(cx) {
+            break;
+        }
+        position += 1;
+        let Ok(domain) = DomainName::parse(identity) else {
+            continue;
+        };
+        if cx.settings.scope.check(&domain).is_err() {
+            continue;
+        }
+        if find_zone(cx, &domain, None).await?.is_ok() {
+            continue;
+        }
+        orphaned(cx, run, &domain).await?;
+    }
+    Ok(if position < identities.len() {
+        Some(Cursor::Identities {
+            next_token,
+            skip: position as u32,
+        })
+    } else {
+        following.map(|token| Cursor::Identities {
+            next_token: Some(token),
+            skip: 0,
+        })
+    })
+}
+
+async fn orphaned(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    domain: &DomainName,
+) -> Result<(), AwsError> {
+    run.counts.orphaned += 1;
+    run.plan_note("orphaned", domain.as_str());
+    let delete = cx.settings.delete_orphaned_identities && !run.dry_run;
+    if delete {
+        cx.aws.ses.delete_identity(domain).await?;
+        run.counts.orphans_deleted += 1;
+    }
+    warn!(%domain, deleted = delete, "SES identity whose hosted zone is gone");
+    if run.dry_run {
+        return Ok(());
+    }
+    let event = OutcomeEvent::new(
+        OutcomeKind::DomainOrphaned,
+        &[domain.as_str(), run.run_id.as_deref().unwrap_or_default()],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            reason: Some("no public hosted zone in the account contains it any more".to_owned()),
+            removed: delete.then(|| serde_json::json!({"identity": true})),
+            ..Default::default()
+        },
+    );
+    publish_outcome(cx, &event).await
+}
+
+/// The rest of the run goes on in a one-time schedule named after the run and the
+/// page: a redelivered page meets the schedule its twin made, and the run never forks.
+async fn continue_later(cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
+    let name = reconcile_schedule_name(&run, "");
+    let run_id = run.run_id.clone().unwrap_or_default();
+    let schedule: FollowUpRef = create_schedule(
+        cx,
+        &name,
+        cx.now + chrono::TimeDelta::seconds(NEXT_PAGE_DELAY_SECONDS),
+        run.to_input(),
+        format!("dkim-autopilot: reconcile {run_id}, page {}", run.pages + 1),
+        0,
+    )
+    .await
+    .map_err(Stop::Transient)?;
+    if schedule.already_scheduled {
+        info!(
+            run_id,
+            page = run.pages,
+            "this page's continuation exists already: a twin did this page"
+        );
+    }
+    Ok(Response::ReconcileContinues {
+        run_id,
+        pages: run.pages,
+        counts: run.counts,
+        schedule,
+    })
+}
+
+async fn finish(cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
+    let run_id = run.run_id.clone().unwrap_or_default();
+    info!(run_id, dry_run = run.dry_run, counts = ?run.counts, "reconcile finished");
+    let dry_run_text = run.dry_run.to_string();
+    let event = OutcomeEvent::new(
+        OutcomeKind::ReconcileFinished,
+        &[&run_id, &dry_run_text],
+        OutcomeDetail {
+            run_id: Some(run_id.clone()),
+            dry_run: Some(run.dry_run),
+            counts: Some(serde_json::to_value(&run.counts).expect("counts serialise")),
+            planned: run
+                .dry_run
+                .then(|| serde_json::json!({"cap": DRY_RUN_LIST_CAP, "domains": run.planned})),
+            ..Default::default()
+        },
+    );
+    publish_outcome(cx, &event).await.map_err(Stop::Transient)?;
     Ok(Response::ReconcileFinished {
-        run_id: run.run_id.unwrap_or_default(),
+        run_id,
         dry_run: run.dry_run,
         pages: run.pages,
         counts: run.counts,

@@ -48,12 +48,54 @@ pub(super) async fn find_zone(
     }))
 }
 
-/// Whether a hosted zone's tags opt it out (`dkim-autopilot` = `off`).
+/// A zone that may hold the records, or one whose tag says hands off.
+#[derive(Debug)]
+pub(super) enum Usable {
+    Yes(HostedZone),
+    OptedOut(HostedZone),
+}
+
+/// `find_zone`, then the zone's opt-out tag. A zone the event names is read with its
+/// tags at once (one round trip); a zone found by name costs one more.
+pub(super) async fn find_usable_zone(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    named: Option<&HostedZoneId>,
+) -> Result<Result<Usable, ZoneProblem>, AwsError> {
+    let (zone, named_opted_out) = match named {
+        Some(id) => {
+            let (zone, opted) =
+                tokio::try_join!(find_zone(cx, domain, named), zone_opted_out(cx, id))?;
+            (zone, Some(opted))
+        }
+        None => (find_zone(cx, domain, None).await?, None),
+    };
+    let zone = match zone {
+        Ok(zone) => zone,
+        Err(problem) => return Ok(Err(problem)),
+    };
+    let opted = match named_opted_out {
+        Some(opted) => opted,
+        None => zone_opted_out(cx, &zone.id).await?,
+    };
+    Ok(Ok(if opted {
+        Usable::OptedOut(zone)
+    } else {
+        Usable::Yes(zone)
+    }))
+}
+
+/// Whether a hosted zone's tags opt it out (`dkim-autopilot` = `off`). A zone that
+/// does not exist has no tags: `find_zone` says what is wrong with it.
 pub(super) async fn zone_opted_out(
     cx: &Context<'_>,
     zone: &HostedZoneId,
 ) -> Result<bool, AwsError> {
-    let tags = cx.aws.route53.zone_tags(std::slice::from_ref(zone)).await?;
+    let tags = match cx.aws.route53.zone_tags(std::slice::from_ref(zone)).await {
+        Ok(tags) => tags,
+        Err(err) if err.is_code("NoSuchHostedZone") => return Ok(false),
+        Err(err) => return Err(err),
+    };
     Ok(tags
         .iter()
         .any(|(_, pairs)| opted_out(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))))

@@ -128,6 +128,7 @@ pub async fn invoke_at(aws: &Aws, payload: &str, now: DateTime<Utc>) -> Result<R
         settings: &settings,
         function_arn: FUNCTION_ARN,
         now,
+        deadline: None,
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await
@@ -378,6 +379,26 @@ pub async fn force_dkim_status(domain: &str, status: Option<&str>) {
     assert_eq!(answer["domain"], domain, "harness answered {answer}");
 }
 
+/// Empty the emulator (every service's state) and make the schedule group and the
+/// outcome bus again: for tests that look at the whole account.
+pub async fn reset_emulator() {
+    ensure_shared_resources().await;
+    harness_request("POST", "/moto-api/reset", Some(String::new())).await;
+    let config = sdk_config().await;
+    aws_sdk_scheduler::Client::new(config)
+        .create_schedule_group()
+        .name(SCHEDULE_GROUP)
+        .send()
+        .await
+        .expect("schedule group after reset");
+    aws_sdk_eventbridge::Client::new(config)
+        .create_event_bus()
+        .name(EVENT_BUS)
+        .send()
+        .await
+        .expect("event bus after reset");
+}
+
 /// Throttle the emulator's APIs (`{"rules": [...]}`, see scripts/moto_server.py); resets its counts.
 pub async fn set_throttling(rules: Value) -> Value {
     harness_request(
@@ -430,11 +451,18 @@ pub struct Subscriber {
 
 impl Subscriber {
     pub async fn for_domain(domain: &str) -> Self {
+        let pattern =
+            serde_json::json!({"source": ["dkim-autopilot"], "detail": {"domain": [domain]}});
+        Self::for_pattern(&domain.replace('.', "-"), pattern).await
+    }
+
+    /// A queue for the outcome events that match `pattern`.
+    pub async fn for_pattern(name: &str, pattern: Value) -> Self {
         ensure_shared_resources().await;
         let config = sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(config);
         let events = aws_sdk_eventbridge::Client::new(config);
-        let queue_name = format!("outcomes-{}", domain.replace('.', "-"));
+        let queue_name = format!("outcomes-{name}");
         let queue_url = sqs
             .create_queue()
             .queue_name(&queue_name)
@@ -445,8 +473,6 @@ impl Subscriber {
             .unwrap()
             .to_owned();
         let queue_arn = format!("arn:aws:sqs:{REGION}:123456789012:{queue_name}");
-        let pattern =
-            serde_json::json!({"source": ["dkim-autopilot"], "detail": {"domain": [domain]}});
         events
             .put_rule()
             .name(&queue_name)
