@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::error::AwsError;
 use crate::core::follow_up::{at_expression, is_valid_at_expression, ScheduleName};
+use crate::core::tombstone::SCHEDULER_MAX_EVENT_AGE;
 
 #[derive(Debug, Clone)]
 pub struct Scheduler {
@@ -34,9 +35,10 @@ pub enum Scheduled {
     AlreadyScheduled,
 }
 
-/// Scheduler retries a failed Lambda invocation itself; a day covers a long outage.
+/// Scheduler retries a failed Lambda invocation itself; a day covers a long outage
+/// (and an offboarding's tombstone outlives it).
 const TARGET_MAX_RETRIES: i32 = 10;
-const TARGET_MAX_EVENT_AGE_SECONDS: i32 = 24 * 60 * 60;
+const TARGET_MAX_EVENT_AGE_SECONDS: i32 = SCHEDULER_MAX_EVENT_AGE.num_seconds() as i32;
 
 impl Scheduler {
     pub fn new(client: aws_sdk_scheduler::Client) -> Self {
@@ -112,6 +114,8 @@ impl Scheduler {
         prefix: &str,
     ) -> Result<Vec<String>, AwsError> {
         const OP: &str = "scheduler:ListSchedules";
+        // AWS holds NamePrefix to the rule for names; the emulator takes anything.
+        ScheduleName::parse(prefix).map_err(|e| AwsError::invalid_input(OP, e))?;
         let mut names = Vec::new();
         let mut next_token: Option<String> = None;
         loop {

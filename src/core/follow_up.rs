@@ -429,7 +429,11 @@ mod tests {
             domain("example.com"),
             domain(&format!("{}.example.com", "a".repeat(30))),
             domain(&format!("{}.example.com", "a".repeat(60))),
-            domain(&format!("{}.{}.example.com", "b".repeat(63), "c".repeat(63))),
+            domain(&format!(
+                "{}.{}.example.com",
+                "b".repeat(63),
+                "c".repeat(63)
+            )),
         ];
         for d in &domains {
             let prefix = ScheduleName::prefix_for_domain(d);

@@ -71,6 +71,9 @@ pub struct OutcomeDetail {
     /// `DKIM Removed`: what an offboarding removed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub removed: Option<serde_json::Value>,
+    /// `DKIM Removed`: DKIM records it left in place, not holding exactly SES's values.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub left_alone: Vec<String>,
     /// `Reconcile Finished`: the run's id, counts and (dry run) planned actions.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,

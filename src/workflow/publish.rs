@@ -370,7 +370,9 @@ pub(super) async fn remove_schedules_ended_by(
     let mut ended = EndedSchedules::default();
     let mut doomed = Vec::new();
     for (name, input) in names.iter().zip(inputs) {
-        if ended_by(input.as_deref(), offboarded_at) {
+        // `None`: gone since it was listed (it fired, or someone deleted it).
+        let Some(input) = input else { continue };
+        if ended_by(&input, offboarded_at) {
             ended.removed.push(name.as_str().to_owned());
             doomed.push(name);
         } else {

@@ -377,7 +377,7 @@ mod tests {
             ),
             (
                 onboard.replace("dkim-autopilot/deferred", "dkim-autopilot/deferal"),
-                "reads \"dkim-autopilot/follow-up\", \"dkim-autopilot/deferred\" and",
+                "reads \"dkim-autopilot/follow-up\", \"dkim-autopilot/deferred\",",
             ),
             (
                 include_str!("../../../tests/fixtures/payloads/deferred-v1-follow-up.json")
