@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""The local demo: one domain from event to *DKIM verified*, against the emulator.
+"""The local demo: one domain from event to *DKIM verified*, then a reconcile,
+against the emulator.
 
 Run through scripts/demo.sh, which installs the venv, builds the function and starts
 the emulator (AWS_ENDPOINT_URL). This script plays every other part: it creates the
-hosted zone, runs the compiled function behind a small Lambda Runtime API (as Lambda
+hosted zones, runs the compiled function behind a small Lambda Runtime API (as Lambda
 runs it), sends it events/custom-domain-registered.json, then fires each follow-up the
 way EventBridge Scheduler would (reading the schedule's target input) until SES says
 the domain is verified, and shows what a subscriber of the outcome events received.
+Then the rest of a domain's life: a zone that was there before the function, and that
+no event ever names, is onboarded by a reconcile (a `Reconcile Requested` event, then
+each continuation schedule fired as Scheduler would); one of its DKIM CNAMEs is
+deleted after verification, and the next reconcile puts it back.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import uuid
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +38,8 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/dkim-autopilot-scheduler"
 GROUP = "dkim-autopilot"
 BUS = "dkim-autopilot-demo"
 EVENT_FILE = ROOT / "events" / "custom-domain-registered.json"
+# A zone that was in the account before dkim-autopilot; no event ever names it.
+LEGACY_ZONE = "legacy-shop.com"
 
 BOLD, DIM, GREEN, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
 
@@ -148,9 +156,12 @@ def main() -> int:
     zone_name = domain.split(".", 1)[1]
 
     print(f"{BOLD}dkim-autopilot demo{RESET} {DIM}(emulator at {ENDPOINT}){RESET}")
-    step(1, f"Route 53 holds the public hosted zone {zone_name}")
+    step(1, f"Route 53 holds the public hosted zones {zone_name} and {LEGACY_ZONE}")
     zone_id = route53.create_hosted_zone(Name=zone_name, CallerReference="demo")["HostedZone"]["Id"].split("/")[-1]
     print(f"     zone {zone_id}; the tenant's domain {domain} has no zone of its own")
+    legacy_zone_id = route53.create_hosted_zone(
+        Name=LEGACY_ZONE, CallerReference="demo-legacy")["HostedZone"]["Id"].split("/")[-1]
+    print(f"     zone {legacy_zone_id}: {LEGACY_ZONE}, there before dkim-autopilot; no event will ever name it")
     scheduler.create_schedule_group(Name=GROUP)
     events.create_event_bus(Name=BUS)
     queue_url = sqs.create_queue(QueueName="dkim-outcomes")["QueueUrl"]
@@ -170,7 +181,8 @@ def main() -> int:
     with open(log_path, "w") as log:
         function = subprocess.Popen([os.environ["DKIM_AUTOPILOT_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
-            run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample)
+            n = run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample)
+            reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n + 1)
         finally:
             function.terminate()
             function.wait(timeout=10)
@@ -207,13 +219,119 @@ def run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample) -> Non
         n += 1
 
     step(n, "What a subscriber of the outcome events received")
-    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
-    for message in messages:
-        event = json.loads(message["Body"])
+    for event in received(sqs, queue_url):
         detail = event["detail"]
         extra = f"tenant {detail.get('tenantId')}, attempt {detail.get('attempt')}, elapsed {detail.get('elapsedSeconds')} s"
         print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain')}  {DIM}({extra}){RESET}")
     print(f"\n{GREEN}{domain} is DKIM-verified.{RESET}")
+    return n
+
+
+def received(sqs, queue_url) -> list[dict]:
+    """Every outcome event waiting in the subscriber's queue, taken off it."""
+    events = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return events
+        for message in messages:
+            events.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n) -> None:
+    """The rest of a domain's life: a reconcile onboards a zone no event named, and
+    the next one heals a record deleted after verification."""
+    step(n, f"A reconcile walks the account ({BOLD}Reconcile Requested{RESET}); nobody ever named {LEGACY_ZONE}")
+    before = dkim_records(route53, legacy_zone_id, LEGACY_ZONE)
+    print(f"     {LEGACY_ZONE} holds {len(before)} DKIM records before it")
+    answer = reconcile(api, scheduler, sample)
+    counts = answer["counts"]
+    show_counts(counts)
+    records = dkim_records(route53, legacy_zone_id, LEGACY_ZONE)
+    if counts.get("onboarded", 0) < 1 or len(records) != 3:
+        raise SystemExit(f"the reconcile did not onboard {LEGACY_ZONE}: {answer}")
+    print(f"     {LEGACY_ZONE} now holds (an ordinary onboarding, with its own follow-up chain):")
+    show_records(route53, legacy_zone_id, LEGACY_ZONE)
+    print(f"     {DIM}(the parent zone {sample['detail']['domain'].split('.', 1)[1]} had no DKIM for its own "
+          f"name either: the reconcile onboarded it too){RESET}")
+
+    n += 1
+    chain = scheduler.list_schedules(GroupName=GROUP, NamePrefix=f"dkim-{LEGACY_ZONE}-")["Schedules"]
+    name = chain[0]["Name"]
+    step(n, f"EventBridge Scheduler fires {name}, the chain the reconcile started")
+    schedule = scheduler.get_schedule(Name=name, GroupName=GROUP)
+    scheduler.delete_schedule(Name=name, GroupName=GROUP)  # ActionAfterCompletion: DELETE
+    answer = api.invoke(schedule["Target"]["Input"])
+    print(f"     the function answered {GREEN}{answer['outcome']}{RESET}")
+    if answer["outcome"] != "verified":
+        raise SystemExit(f"{LEGACY_ZONE} was not verified: {answer}")
+
+    n += 1
+    gone = records[0]
+    step(n, f"A month later someone deletes {gone['Name'].rstrip('.')}")
+    route53.change_resource_record_sets(HostedZoneId=legacy_zone_id, ChangeBatch={
+        "Changes": [{"Action": "DELETE", "ResourceRecordSet": gone}]})
+    # SES re-checks a verified domain only now and then: it still says Success, and
+    # signing keeps working until it notices. The reconcile must not wait for that.
+    harness(LEGACY_ZONE, "Success")
+    print(f"     {LEGACY_ZONE} holds {len(dkim_records(route53, legacy_zone_id, LEGACY_ZONE))} DKIM records; "
+          "SES still says Success (it re-checks only now and then)")
+
+    n += 1
+    step(n, "The next reconcile (daily, or on demand) finds the drift")
+    answer = reconcile(api, scheduler, sample)
+    show_counts(answer["counts"])
+    harness(LEGACY_ZONE, None)
+    back = [r for r in dkim_records(route53, legacy_zone_id, LEGACY_ZONE) if r["Name"] == gone["Name"]]
+    if answer["counts"].get("repaired") != 1 or not back:
+        raise SystemExit(f"the drift was not repaired: {answer}")
+    print(f"     {GREEN}{gone['Name'].rstrip('.')} is back{RESET}: {back[0]['ResourceRecords'][0]['Value']}")
+
+    n += 1
+    step(n, "What a subscriber of the outcome events received")
+    for event in received(sqs, queue_url):
+        detail = event["detail"]
+        if event["detail-type"] == "Reconcile Finished":
+            counts = ", ".join(f"{k} {v}" for k, v in (detail.get("counts") or {}).items() if v)
+            extra = f"run {detail.get('runId')}: {counts}"
+        elif event["detail-type"] == "DKIM Drift Repaired":
+            extra = "restored " + ", ".join(detail.get("recordNames", []))
+        else:
+            extra = f"attempt {detail.get('attempt')}"
+        print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain', '')}  {DIM}({extra}){RESET}")
+    print(f"\n{GREEN}{LEGACY_ZONE} was onboarded by a reconcile, and its deleted record healed.{RESET}")
+
+
+def reconcile(api, scheduler, sample) -> dict:
+    """One reconcile run: the event, then each continuation as Scheduler would fire it."""
+    event = {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Reconcile Requested",
+        "source": sample["source"], "account": sample["account"],
+        "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": sample["region"],
+        "resources": [], "detail": {"dryRun": False},
+    }
+    answer = api.invoke(json.dumps(event))
+    while answer["outcome"] == "reconcileContinues":
+        name, group = answer["schedule"]["scheduleName"], answer["schedule"]["scheduleGroup"]
+        print(f"     page {answer['pages']} done; the run goes on in {BOLD}{name}{RESET}")
+        schedule = scheduler.get_schedule(Name=name, GroupName=group)
+        scheduler.delete_schedule(Name=name, GroupName=group)  # ActionAfterCompletion: DELETE
+        answer = api.invoke(schedule["Target"]["Input"])
+    if answer["outcome"] != "reconcileFinished":
+        raise SystemExit(f"the reconcile ended in {answer['outcome']}: {answer}")
+    print(f"     the function answered {GREEN}{answer['outcome']}{RESET} after {answer['pages']} pages")
+    return answer
+
+
+def show_counts(counts: dict) -> None:
+    shown = "  ".join(f"{k} {BOLD}{v}{RESET}" for k, v in counts.items() if v)
+    print(f"     counts: {shown}")
+
+
+def dkim_records(route53, zone_id: str, domain: str) -> list[dict]:
+    sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+    return [s for s in sets if s["Type"] == "CNAME" and s["Name"].rstrip(".").endswith(f"._domainkey.{domain}")]
 
 
 def harness(domain: str, status: str | None) -> None:

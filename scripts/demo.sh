@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The demo: onboard one domain end to end against the local emulator, through the
-# Lambda Runtime API, and follow it to "DKIM verified".
+# Lambda Runtime API, and follow it to "DKIM verified"; then a reconcile onboards a
+# zone no event named, and the next one heals a DKIM record deleted after verification.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$PROJECT_ROOT"

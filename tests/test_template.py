@@ -1,5 +1,5 @@
-"""Static checks of the SAM template's IAM shape, failure handling and alarms,
-and of the docs that describe them.
+"""Static checks of the SAM template's IAM shape, event rules, recurring
+reconcile, failure handling and alarms, and of the docs that describe them.
 
 Each ``check_*`` function returns a list of problems (empty = fine). The tests
 assert that the real template.yaml has none, and - so that no check can pass
@@ -38,23 +38,45 @@ EXPECTED_FUNCTION_ACTIONS = {
     "logs:PutLogEvents",
     "ses:VerifyDomainDkim",
     "ses:GetIdentityDkimAttributes",
+    "ses:ListIdentities",
+    "ses:DeleteIdentity",
     "route53:GetHostedZone",
     "route53:ListHostedZonesByName",
+    "route53:ListHostedZones",
     "route53:ListResourceRecordSets",
+    "route53:ListTagsForResources",
     "route53:ChangeResourceRecordSets",
     "scheduler:CreateSchedule",
     "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:ListSchedules",
     "iam:PassRole",
     "events:PutEvents",
     "sqs:SendMessage",
 }
 
-# Actions that have no resource-level permissions, so "*" is the only option.
+# Granted only when a setting lets the function delete SES identities.
+DELETE_IDENTITY_SETTINGS = ("DeleteIdentityOnOffboard", "DeleteOrphanedIdentities")
+
+# Actions that have no resource-level permissions (no resource type in the Service
+# Authorization Reference), so "*" is the only option.
 STAR_RESOURCE_ALLOWED = {
     "ses:VerifyDomainDkim",
     "ses:GetIdentityDkimAttributes",
+    "ses:ListIdentities",
+    "ses:DeleteIdentity",
     "route53:ListHostedZonesByName",
+    "route53:ListHostedZones",
+    "scheduler:ListSchedules",
 }
+
+# Route 53 actions that name hosted zones: all on the same zones (HostedZoneIds or any).
+ROUTE53_ZONE_ACTIONS = (
+    "route53:ChangeResourceRecordSets",
+    "route53:GetHostedZone",
+    "route53:ListResourceRecordSets",
+    "route53:ListTagsForResources",
+)
 
 EXPECTED_ENV = {
     "SCHEDULER_ROLE_ARN",
@@ -71,6 +93,11 @@ EXPECTED_ENV = {
     "SES_CALLS_PER_SECOND",
     "ROUTE53_CALLS_PER_SECOND",
     "MAX_DEFERRALS",
+    "DOMAIN_INCLUDE",
+    "DOMAIN_EXCLUDE",
+    "DELETE_IDENTITY_ON_OFFBOARD",
+    "DELETE_ORPHANED_IDENTITIES",
+    "RECONCILE_PAGE_SIZE",
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,
@@ -85,13 +112,49 @@ SETTINGS_FROM_PARAMETERS = {
     "SES_CALLS_PER_SECOND": ("SesCallsPerSecond", 1, 100, 1),
     "ROUTE53_CALLS_PER_SECOND": ("Route53CallsPerSecond", 1, 100, 5),
     "MAX_DEFERRALS": ("MaxDeferrals", 1, 20, 6),
+    "RECONCILE_PAGE_SIZE": ("ReconcilePageSize", 1, 100, 100),
 }
+
+# The same for settings that are text: the parameter, its default, and its allowed
+# values (None: free text, checked by a pattern below).
+TEXT_SETTINGS_FROM_PARAMETERS = {
+    "DOMAIN_INCLUDE": ("DomainInclude", "", None),
+    "DOMAIN_EXCLUDE": ("DomainExclude", "", None),
+    "DELETE_IDENTITY_ON_OFFBOARD": ("DeleteIdentityOnOffboard", "true", ["true", "false"]),
+    "DELETE_ORPHANED_IDENTITIES": ("DeleteOrphanedIdentities", "false", ["true", "false"]),
+}
+# Suffix lists src/core/scope.rs accepts, and ones it never does: the parameter's
+# pattern must let the first through and may stop the second at deploy time.
+SUFFIX_LISTS_ACCEPTED = ["", "example.com", "example.com, co.uk", "Bücher.de.,old.example.com"]
+SUFFIX_LISTS_REFUSED = ["*.example.com", "_dmarc.example.com", "https://example.com"]
 
 # The Outcome dimension values the function's metrics use (src/core/metrics.rs).
 OUTCOME_VALUES = {
     "published", "retryLater", "verified", "waiting", "restarted", "verificationFailed",
     "timedOut", "rejected", "ignored", "deferred", "deferralsExhausted", "failedInvocation",
+    "skipped", "removed", "reconcileContinues", "reconcileFinished",
 }
+
+# The outcome events' detail-types (src/core/outcome.rs).
+OUTCOME_DETAIL_TYPES = [
+    "DKIM Records Published", "DKIM Verified", "DKIM Verification Failed",
+    "DKIM Verification Timed Out", "Domain Rejected", "Domain Skipped",
+    "DKIM Drift Repaired", "Domain Orphaned", "DKIM Removed", "Reconcile Finished",
+]
+
+# The recurring reconcile: the payload src/core/reconcile.rs reads (runId is the
+# Scheduler context attribute it fills in).
+RECONCILE_INPUT = {
+    "schema": "dkim-autopilot/reconcile",
+    "version": 1,
+    "dryRun": False,
+    "runId": "<aws.scheduler.scheduled-time>",
+}
+RECONCILE_EXPRESSIONS_ACCEPTED = ["rate(1 day)", "rate(6 hours)", "rate(30 minutes)", "cron(0 3 * * ? *)"]
+RECONCILE_EXPRESSIONS_REFUSED = ["at(2026-11-28T00:00:00)", "rate(0 days)", "rate(1 week)", "daily", ""]
+# Scheduler's limit on schedule names, and the longest stack name the docs allow.
+SCHEDULE_NAME_MAX = 64
+STACK_NAME_MAX = 49
 
 # Every alarm: namespace, metric, statistic and dimensions (as resolved).
 FUNCTION_DIMENSION = {"FunctionName": "<Ref DkimAutopilotFunction>"}
@@ -143,9 +206,24 @@ ROUTE53_DOMAINS_PATTERN = {
     "detail-type": ["AWS API Call via CloudTrail"],
     "detail": {
         "eventSource": ["route53domains.amazonaws.com"],
-        # CloudTrail writes domain-registration event names lowercase-first.
-        "eventName": ["registerDomain"],
+        # CloudTrail writes Route 53 Domains event names lowercase-first.
+        "eventName": ["registerDomain", "deleteDomain"],
     },
+}
+
+# The custom rules, by kind: their detail-type, and the parameter that switches
+# each one (the AWS-source rules' switches as well).
+CUSTOM_RULE_DETAIL_TYPES = {
+    "custom": "Domain Registered",
+    "deregistered": "Domain Deregistered",
+    "reconcile": "Reconcile Requested",
+}
+RULE_SWITCHES = {
+    "custom": "EnableCustomEventRule",
+    "deregistered": "EnableDeregisteredRule",
+    "reconcile": "EnableReconcileRequestedRule",
+    "route53": "EnableRoute53HostedZoneRule",
+    "route53domains": "EnableRoute53DomainsRule",
 }
 
 
@@ -288,6 +366,16 @@ SCENARIOS: dict[str, dict] = {
         "OutcomeEventBusName": "dkim-outcomes",
     },
     "govcloud hosted zones": {"region": "us-gov-west-1", "partition": "aws-us-gov", "HostedZoneIds": "ZONEA"},
+    "eu-west-1, SES in eu-central-1, identities kept": {
+        "region": "eu-west-1",
+        "SesRegion": "eu-central-1",
+        "DeleteIdentityOnOffboard": "false",
+    },
+    "us-east-1, only orphans deleted": {
+        "region": "us-east-1",
+        "DeleteIdentityOnOffboard": "false",
+        "DeleteOrphanedIdentities": "true",
+    },
 }
 
 
@@ -310,7 +398,29 @@ def policy_documents(node: Any, path: str = "") -> list[tuple[str, dict]]:
 
 
 def statements(doc: dict) -> list[dict]:
-    return as_list(doc["Statement"])
+    """The statements of a policy document; a statement behind !If counts with
+    both its branches, so no check can miss a conditional one."""
+    out = []
+    for st in as_list(doc["Statement"]):
+        out.extend(_branches(st))
+    return out
+
+
+def _branches(st: Any) -> list[dict]:
+    if isinstance(st, dict) and list(st) == ["Fn::If"]:
+        _, yes, no = st["Fn::If"]
+        return _branches(yes) + _branches(no)
+    if st == {"Ref": "AWS::NoValue"}:
+        return []
+    return [st]
+
+
+def may_delete_identities(r: "Resolver") -> bool:
+    return any(r.params[p] == "true" for p in DELETE_IDENTITY_SETTINGS)
+
+
+def expected_actions(r: "Resolver") -> set[str]:
+    return EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
 
 
 def role_statements(resources: dict, role: str) -> list[dict]:
@@ -361,10 +471,11 @@ def check_function_role(tpl: dict) -> list[str]:
         r = Resolver(tpl, **kw)
         sts = role_statements(r.resources(), "FunctionRole")
         actions = [a for st in sts for a in as_list(st.get("Action", []))]
-        if set(actions) != EXPECTED_FUNCTION_ACTIONS:
+        want = expected_actions(r)
+        if set(actions) != want:
             problems.append(
-                f"[{scen}] action set differs: extra {sorted(set(actions) - EXPECTED_FUNCTION_ACTIONS)}, "
-                f"missing {sorted(EXPECTED_FUNCTION_ACTIONS - set(actions))}"
+                f"[{scen}] action set differs: extra {sorted(set(actions) - want)}, "
+                f"missing {sorted(want - set(actions))}"
             )
         sids = [st.get("Sid") for st in sts]
         if None in sids or len(set(sids)) != len(sids):
@@ -428,7 +539,7 @@ def check_route53(tpl: dict) -> list[str]:
         for st in change:
             if st.get("Condition") != ROUTE53_CONDITION:
                 problems.append(f"[{scen}] ChangeResourceRecordSets condition is {st.get('Condition')!r}")
-        for action in ("route53:ChangeResourceRecordSets", "route53:GetHostedZone", "route53:ListResourceRecordSets"):
+        for action in ROUTE53_ZONE_ACTIONS:
             for st in _statement_for(sts, action):
                 if as_list(st["Resource"]) != want:
                     problems.append(f"[{scen}] {action} on {st['Resource']!r}, want {want}")
@@ -441,15 +552,18 @@ def check_scheduler_scoped(tpl: dict) -> list[str]:
         r = Resolver(tpl, **kw)
         sts = role_statements(r.resources(), "FunctionRole")
         p = r.pseudo
-        want = f"arn:{p['AWS::Partition']}:scheduler:{p['AWS::Region']}:{ACCOUNT}:schedule/<Ref ScheduleGroup>/*"
+        in_group = f"arn:{p['AWS::Partition']}:scheduler:{p['AWS::Region']}:{ACCOUNT}:schedule/<Ref ScheduleGroup>/*"
         actions = set()
         for st in sts:
             for a in as_list(st.get("Action", [])):
                 if a.startswith("scheduler:"):
                     actions.add(a)
+                    # ListSchedules has no resource type: "*" and nothing else.
+                    want = "*" if a == "scheduler:ListSchedules" else in_group
                     if as_list(st["Resource"]) != [want]:
                         problems.append(f"[{scen}] {a} on {st['Resource']!r}, want {want}")
-        if actions != {"scheduler:CreateSchedule", "scheduler:DeleteSchedule"}:
+        if actions != {"scheduler:CreateSchedule", "scheduler:DeleteSchedule",
+                       "scheduler:GetSchedule", "scheduler:ListSchedules"}:
             problems.append(f"[{scen}] scheduler actions {sorted(actions)}")
     group = tpl["Resources"].get("ScheduleGroup", {})
     if group.get("Type") != "AWS::Scheduler::ScheduleGroup":
@@ -559,13 +673,21 @@ def check_scheduler_role(tpl: dict) -> list[str]:
 
 
 def _rules_by_pattern(res: dict) -> dict[str, str]:
-    """Map 'custom' / 'route53' / 'route53domains' to the rule's logical id."""
+    """Map each kind of rule ('custom', 'deregistered', 'reconcile', 'route53',
+    'route53domains') to the rule's logical id; a rule matching several custom
+    detail-types, or none of them, is its own kind so the set comparison sees it."""
     out = {}
+    by_detail_type = {v: k for k, v in CUSTOM_RULE_DETAIL_TYPES.items()}
     for name, rr in res.items():
         if rr["Type"] != "AWS::Events::Rule":
             continue
-        source = rr["Properties"].get("EventPattern", {}).get("source", [None])[0]
-        kind = {"aws.route53": "route53", "aws.route53domains": "route53domains"}.get(source, "custom")
+        pattern = rr["Properties"].get("EventPattern", {})
+        source = pattern.get("source", [None])[0]
+        kind = {"aws.route53": "route53", "aws.route53domains": "route53domains"}.get(source)
+        if kind is None:
+            types = pattern.get("detail-type", [])
+            kind = by_detail_type.get(types[0]) if len(types) == 1 else None
+            kind = kind or f"custom {types!r}"
         out[kind] = name
     return out
 
@@ -577,7 +699,8 @@ def check_rules(tpl: dict) -> list[str]:
         r = Resolver(tpl, **kw)
         res = r.resources()
         rules = _rules_by_pattern(res)
-        expected_kinds = {"custom"} | ({"route53", "route53domains"} if kw["region"] == "us-east-1" else set())
+        expected_kinds = set(CUSTOM_RULE_DETAIL_TYPES) | (
+            {"route53", "route53domains"} if kw["region"] == "us-east-1" else set())
         if set(rules) != expected_kinds:
             problems.append(f"[{scen}] rules created: {sorted(rules)}, want {sorted(expected_kinds)}")
         perms = {
@@ -593,14 +716,17 @@ def check_rules(tpl: dict) -> list[str]:
         for kind, name in rules.items():
             props = res[name]["Properties"]
             pattern = props.get("EventPattern")
-            if kind == "custom":
-                want_pattern = {"source": [r.params["CustomEventSource"]], "detail-type": ["Domain Registered"]}
+            if kind in CUSTOM_RULE_DETAIL_TYPES:
+                want_pattern = {"source": [r.params["CustomEventSource"]],
+                                "detail-type": [CUSTOM_RULE_DETAIL_TYPES[kind]]}
                 if props.get("EventBusName") != r.params["InboundEventBusName"]:
-                    problems.append(f"[{scen}] custom rule on bus {props.get('EventBusName')!r}")
-            else:
+                    problems.append(f"[{scen}] {name} on bus {props.get('EventBusName')!r}")
+            elif kind in RULE_SWITCHES:
                 want_pattern = ROUTE53_PATTERN if kind == "route53" else ROUTE53_DOMAINS_PATTERN
                 if props.get("EventBusName", "default") != "default":
                     problems.append(f"[{scen}] {name}: AWS events only reach the default bus")
+            else:  # a rule of no known kind: already reported by the set comparison
+                continue
             if pattern != want_pattern:
                 problems.append(f"[{scen}] {name} pattern {pattern!r}, want {want_pattern!r}")
             if not raw[name].get("Condition"):
@@ -644,6 +770,13 @@ def check_rules(tpl: dict) -> list[str]:
         for src, (pname, _) in perms.items():
             if not (isinstance(src, str) and src[8:-5] in rules.values()):
                 problems.append(f"[{scen}] permission {pname} has SourceArn {src!r}")
+    # Each rule has its own switch: turning one off removes that rule and no other.
+    for kind, param in RULE_SWITCHES.items():
+        for value in ("true", "false"):
+            kinds = set(_rules_by_pattern(Resolver(tpl, region="us-east-1", **{param: value}).resources()))
+            want = set(RULE_SWITCHES) - ({kind} if value == "false" else set())
+            if kinds != want:
+                problems.append(f"{param}={value}: rules {sorted(kinds)}, want {sorted(want)}")
     # The AWS-source rules exist only in us-east-1, whatever their parameter says.
     conds = tpl["Conditions"]
     if conds.get("IsUsEast1") != {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}:
@@ -681,7 +814,10 @@ def check_function(tpl: dict) -> list[str]:
     defaults = {"MemorySize": 256, "Timeout": 60, "ReservedConcurrency": 1, "DkimRecordTtl": 1800,
                 "FirstCheckDelayMinutes": 5, "VerificationDeadlineHours": 72, "MaxVerificationRestarts": 3,
                 "CustomEventSource": "my.saas.onboarding", "InboundEventBusName": "default",
-                "SesCallsPerSecond": 1, "Route53CallsPerSecond": 5, "MaxDeferrals": 6, "AlarmTopicArn": ""}
+                "SesCallsPerSecond": 1, "Route53CallsPerSecond": 5, "MaxDeferrals": 6, "AlarmTopicArn": "",
+                "EnableCustomEventRule": "true", "EnableDeregisteredRule": "true",
+                "EnableReconcileRequestedRule": "true", "EnableReconcileSchedule": "true",
+                "ReconcileScheduleExpression": "rate(1 day)"}
     for name, value in defaults.items():
         if str(params.get(name, {}).get("Default")) != str(value):
             problems.append(f"parameter {name} default {params.get(name, {}).get('Default')!r}, want {value!r}")
@@ -722,6 +858,111 @@ def check_settings(tpl: dict) -> list[str]:
         if tuple(str(x) for x in got) != tuple(str(x) for x in ("Number", low, high, default)):
             problems.append(f"parameter {param} (Type, MinValue, MaxValue, Default) = {got!r}, "
                             f"want ('Number', {low}, {high}, {default})")
+    for var, (param, default, allowed) in TEXT_SETTINGS_FROM_PARAMETERS.items():
+        if env.get(var) != {"Ref": param}:
+            problems.append(f"env {var}={env.get(var)!r}, want a Ref to parameter {param}")
+        spec = tpl["Parameters"].get(param, {})
+        got = (spec.get("Type"), spec.get("Default"), spec.get("AllowedValues"))
+        if got != ("String", default, allowed):
+            problems.append(f"parameter {param} (Type, Default, AllowedValues) = {got!r}, "
+                            f"want ('String', {default!r}, {allowed!r})")
+        if allowed is None:  # a suffix list
+            pattern = spec.get("AllowedPattern")
+            if not pattern:
+                problems.append(f"parameter {param} has no AllowedPattern")
+                continue
+            problems += [f"parameter {param} refuses {v!r}, which the function accepts"
+                         for v in SUFFIX_LISTS_ACCEPTED if not re.fullmatch(pattern, v)]
+            problems += [f"parameter {param} accepts {v!r}, which is no domain suffix"
+                         for v in SUFFIX_LISTS_REFUSED if re.fullmatch(pattern, v)]
+    return problems
+
+
+def check_delete_identity(tpl: dict) -> list[str]:
+    """ses:DeleteIdentity, the one destructive SES permission: granted only when a
+    setting lets the function delete identities, and only in the SES Region."""
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        for settings in (("true", "false"), ("false", "true"), ("false", "false"), ("true", "true")):
+            params = dict(zip(DELETE_IDENTITY_SETTINGS, settings))
+            r = Resolver(tpl, **{**kw, **params})
+            sts = _statement_for(role_statements(r.resources(), "FunctionRole"), "ses:DeleteIdentity")
+            want_count = 1 if "true" in settings else 0
+            if len(sts) != want_count:
+                problems.append(f"[{scen}, {params}] {len(sts)} ses:DeleteIdentity statements, want {want_count}")
+            ses_region = r.params["SesRegion"] or r.pseudo["AWS::Region"]
+            want = {"StringEquals": {"aws:RequestedRegion": ses_region}}
+            for st in sts:
+                if st.get("Condition") != want:
+                    problems.append(f"[{scen}, {params}] DeleteIdentity condition {st.get('Condition')!r}, want {want!r}")
+                if as_list(st.get("Resource")) != ["*"]:
+                    problems.append(f"[{scen}, {params}] DeleteIdentity on {st.get('Resource')!r}")
+    return problems
+
+
+def check_reconcile_schedule(tpl: dict) -> list[str]:
+    """The recurring reconcile: always there (switched by its State), its rate a
+    parameter, outside the group the function may write, invoking the function with
+    the versioned payload through the Scheduler role, retried and dead-lettered."""
+    problems = []
+    raw = tpl["Resources"]
+    schedules = [n for n, r in raw.items() if r["Type"] == "AWS::Scheduler::Schedule"]
+    if schedules != ["ReconcileSchedule"]:
+        return [f"schedules in the template: {schedules}, want ['ReconcileSchedule']"]
+    if raw["ReconcileSchedule"].get("Condition"):
+        problems.append("ReconcileSchedule has a Condition: turning it off must keep it, DISABLED")
+    props = raw["ReconcileSchedule"]["Properties"]
+    if props.get("ScheduleExpression") != {"Ref": "ReconcileScheduleExpression"}:
+        problems.append(f"ScheduleExpression {props.get('ScheduleExpression')!r}, want the parameter")
+    spec = tpl["Parameters"].get("ReconcileScheduleExpression", {})
+    if spec.get("Default") != "rate(1 day)":
+        problems.append(f"ReconcileScheduleExpression default {spec.get('Default')!r}, want 'rate(1 day)'")
+    pattern = spec.get("AllowedPattern", "")
+    problems += [f"ReconcileScheduleExpression refuses {e!r}" for e in RECONCILE_EXPRESSIONS_ACCEPTED
+                 if not re.fullmatch(pattern, e)]
+    problems += [f"ReconcileScheduleExpression accepts {e!r}" for e in RECONCILE_EXPRESSIONS_REFUSED
+                 if re.fullmatch(pattern, e)]
+    if tpl["Parameters"].get("EnableReconcileSchedule", {}).get("Default") != "true":
+        problems.append("EnableReconcileSchedule does not default to true")
+    for scen, kw in SCENARIOS.items():
+        for enabled, state in (("true", "ENABLED"), ("false", "DISABLED")):
+            r = Resolver(tpl, **{**kw, "EnableReconcileSchedule": enabled})
+            got = r.resources().get("ReconcileSchedule", {}).get("Properties", {})
+            if got.get("State") != state:
+                problems.append(f"[{scen}] EnableReconcileSchedule={enabled}: State {got.get('State')!r}, want {state}")
+        r = Resolver(tpl, **kw)
+        got = r.resources()["ReconcileSchedule"]["Properties"]
+        # The function may write schedules only in ScheduleGroup: keep its trigger out of it.
+        if got.get("GroupName", "default") != "default":
+            problems.append(f"[{scen}] ReconcileSchedule in group {got.get('GroupName')!r}, want the default group")
+        name = got.get("Name", "")
+        if not name.startswith(STACK) or len(name) - len(STACK) + STACK_NAME_MAX > SCHEDULE_NAME_MAX:
+            problems.append(f"[{scen}] schedule name {name!r} must carry the stack name and fit "
+                            f"{SCHEDULE_NAME_MAX} characters for a {STACK_NAME_MAX}-character stack")
+        if got.get("FlexibleTimeWindow") != {"Mode": "OFF"}:
+            problems.append(f"[{scen}] FlexibleTimeWindow {got.get('FlexibleTimeWindow')!r}")
+        if "ActionAfterCompletion" in got and got["ActionAfterCompletion"] != "NONE":
+            problems.append(f"[{scen}] a recurring schedule with ActionAfterCompletion {got['ActionAfterCompletion']!r}")
+        target = got.get("Target", {})
+        want_target = {
+            "Arn": "<GetAtt DkimAutopilotFunction.Arn>",
+            "RoleArn": "<GetAtt SchedulerInvokeRole.Arn>",
+            "DeadLetterConfig": {"Arn": "<GetAtt SchedulerDeadLetterQueue.Arn>"},
+        }
+        for key, value in want_target.items():
+            if target.get(key) != value:
+                problems.append(f"[{scen}] ReconcileSchedule Target.{key} {target.get(key)!r}, want {value!r}")
+        try:
+            payload = json.loads(target.get("Input", ""))
+        except ValueError:
+            payload = target.get("Input")
+        if payload != RECONCILE_INPUT:
+            problems.append(f"[{scen}] ReconcileSchedule input {payload!r}, want {RECONCILE_INPUT!r}")
+        rp = target.get("RetryPolicy", {})
+        if not (isinstance(rp.get("MaximumRetryAttempts"), int) and 0 <= rp["MaximumRetryAttempts"] <= 185
+                and isinstance(rp.get("MaximumEventAgeInSeconds"), int)
+                and 60 <= rp["MaximumEventAgeInSeconds"] <= 86400):
+            problems.append(f"[{scen}] ReconcileSchedule RetryPolicy {rp!r}")
     return problems
 
 
@@ -819,7 +1060,7 @@ def check_wildcard_resources_commented(text: str) -> list[str]:
         return line_no > 0 and lines[line_no - 1].strip().startswith("#")
 
     for path, doc in policy_documents(tpl["Resources"]):
-        for st in as_list(doc["Statement"]):
+        for st in statements(doc):
             for key in st:
                 if key != "Resource" or not has_star(st[key]):
                     continue
@@ -856,6 +1097,8 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_function,
     check_queues,
     check_settings,
+    check_delete_identity,
+    check_reconcile_schedule,
     check_parameter_groups,
     check_alarms,
     check_alarm_actions,
@@ -883,7 +1126,8 @@ def test_transform_and_outputs():
     for name in ("FunctionArn", "FunctionName", "ScheduleGroupName", "SchedulerRoleArn",
                  "EventRuleDeadLetterQueueUrl", "AsyncFailureQueueUrl", "SchedulerDeadLetterQueueUrl",
                  "CustomDomainRegisteredRuleName", "Route53HostedZoneCreatedRuleName",
-                 "Route53DomainRegisteredRuleName"):
+                 "Route53DomainRegisteredRuleName", "CustomDomainDeregisteredRuleName",
+                 "CustomReconcileRequestedRuleName", "ReconcileScheduleArn"):
         assert name in outputs, name
 
 
@@ -906,7 +1150,7 @@ def test_put_events_sample_matches_custom_rule():
 
 
 def _fn_statement(tpl: dict, sid: str) -> dict:
-    for st in tpl["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+    for st in statements(tpl["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]):
         if st["Sid"] == sid:
             return st
     raise KeyError(sid)
@@ -1233,6 +1477,195 @@ def m_alarm_ok_actions_elsewhere(t):
     _alarm(t, "DeferralsExhaustedAlarm")["OKActions"] = [f"arn:aws:sns:us-east-1:{ACCOUNT}:someone-else"]
 
 
+def _fn_statements_raw(t) -> list:
+    return t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def m_delete_identity_always(t):
+    sts = _fn_statements_raw(t)
+    i = next(i for i, st in enumerate(sts) if list(st) == ["Fn::If"])
+    sts[i] = sts[i]["Fn::If"][1]
+
+
+def m_delete_identity_any_region(t):
+    del _fn_statement(t, "SesDeleteIdentity")["Condition"]
+
+
+def m_delete_identity_ignores_ses_region(t):
+    _fn_statement(t, "SesDeleteIdentity")["Condition"]["StringEquals"]["aws:RequestedRegion"] = {
+        "Ref": "AWS::Region"}
+
+
+def m_may_delete_ignores_orphans(t):
+    t["Conditions"]["MayDeleteIdentities"] = {"Fn::Equals": [{"Ref": "DeleteIdentityOnOffboard"}, "true"]}
+
+
+def m_list_tags_any_zone(t):
+    _fn_statement(t, "Route53ListTagsForResources")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/*"}
+
+
+def m_list_tags_health_checks(t):
+    _fn_statement(t, "Route53ListTagsForResources")["Resource"] = [
+        {"Fn::Sub": "arn:${AWS::Partition}:route53:::hostedzone/*"},
+        {"Fn::Sub": "arn:${AWS::Partition}:route53:::healthcheck/*"}]
+
+
+def m_list_tags_star(t):
+    _fn_statement(t, "Route53ListTagsForResources")["Resource"] = "*"
+
+
+def m_scheduler_get_any_group(t):
+    _fn_statement(t, "SchedulerGetSchedule")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/*/*"}
+
+
+def m_scheduler_list_missing(t):
+    sts = _fn_statements_raw(t)
+    sts.remove(_fn_statement(t, "SchedulerListSchedules"))
+
+
+def m_scheduler_list_scoped_to_nothing(t):
+    _fn_statement(t, "SchedulerListSchedules")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:scheduler:${AWS::Region}:${AWS::AccountId}:schedule/${ScheduleGroup}/*"}
+
+
+def m_deregistered_pattern(t):
+    t["Resources"]["CustomDomainDeregisteredRule"]["Properties"]["EventPattern"]["detail-type"] = [
+        "Domain Removed"]
+
+
+def m_domains_rule_no_delete(t):
+    t["Resources"]["Route53DomainRegisteredRule"]["Properties"]["EventPattern"]["detail"]["eventName"] = [
+        "registerDomain"]
+
+
+def m_domains_rule_uppercase_delete(t):
+    t["Resources"]["Route53DomainRegisteredRule"]["Properties"]["EventPattern"]["detail"]["eventName"] = [
+        "registerDomain", "DeleteDomain"]
+
+
+def m_reconcile_rule_any_source(t):
+    del t["Resources"]["CustomReconcileRequestedRule"]["Properties"]["EventPattern"]["source"]
+
+
+def m_reconcile_rule_default_bus(t):
+    t["Resources"]["CustomReconcileRequestedRule"]["Properties"]["EventBusName"] = "default"
+
+
+def m_lifecycle_rules_merged(t):
+    t["Resources"]["CustomDomainRegisteredRule"]["Properties"]["EventPattern"]["detail-type"] = [
+        "Domain Registered", "Domain Deregistered", "Reconcile Requested"]
+    for name in ("CustomDomainDeregisteredRule", "CustomDomainDeregisteredPermission",
+                 "CustomReconcileRequestedRule", "CustomReconcileRequestedPermission"):
+        del t["Resources"][name]
+
+
+def m_rule_wrong_switch(t):
+    t["Conditions"]["CreateDeregisteredRule"] = {"Fn::Equals": [{"Ref": "EnableCustomEventRule"}, "true"]}
+
+
+def m_dlq_policy_missing_deregistered(t):
+    st = t["Resources"]["EventRuleDeadLetterQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    del st["Condition"]["ArnEquals"]["aws:SourceArn"][1]
+
+
+def m_env_missing_page_size(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["RECONCILE_PAGE_SIZE"]
+
+
+def m_page_size_range(t):
+    t["Parameters"]["ReconcilePageSize"]["MaxValue"] = 1000
+
+
+def m_delete_identity_default_false(t):
+    t["Parameters"]["DeleteIdentityOnOffboard"]["Default"] = "false"
+
+
+def m_orphans_default_true(t):
+    t["Parameters"]["DeleteOrphanedIdentities"]["Default"] = "true"
+
+
+def m_scope_env_swapped(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["DOMAIN_INCLUDE"] = {
+        "Ref": "DomainExclude"}
+
+
+def m_suffix_pattern_any(t):
+    t["Parameters"]["DomainExclude"]["AllowedPattern"] = ".*"
+
+
+def m_suffix_pattern_ascii_only(t):
+    t["Parameters"]["DomainInclude"]["AllowedPattern"] = "^[a-z0-9.,-]*$"
+
+
+def _reconcile(t):
+    return t["Resources"]["ReconcileSchedule"]["Properties"]
+
+
+def m_reconcile_always_enabled(t):
+    _reconcile(t)["State"] = "ENABLED"
+
+
+def m_reconcile_conditional(t):
+    t["Resources"]["ReconcileSchedule"]["Condition"] = "ReconcileScheduleEnabled"
+
+
+def m_reconcile_fixed_rate(t):
+    _reconcile(t)["ScheduleExpression"] = "rate(1 day)"
+
+
+def m_reconcile_expression_allows_at(t):
+    t["Parameters"]["ReconcileScheduleExpression"]["AllowedPattern"] = ".*"
+
+
+def m_reconcile_in_function_group(t):
+    _reconcile(t)["GroupName"] = {"Ref": "ScheduleGroup"}
+
+
+def m_reconcile_deletes_itself(t):
+    _reconcile(t)["ActionAfterCompletion"] = "DELETE"
+
+
+def m_reconcile_flexible(t):
+    _reconcile(t)["FlexibleTimeWindow"] = {"Mode": "FLEXIBLE", "MaximumWindowInMinutes": 60}
+
+
+def m_reconcile_long_name(t):
+    _reconcile(t)["Name"] = {"Fn::Sub": "${AWS::StackName}-dkim-autopilot-reconcile"}
+
+
+def m_reconcile_wrong_role(t):
+    _reconcile(t)["Target"]["RoleArn"] = {"Fn::GetAtt": ["FunctionRole", "Arn"]}
+
+
+def m_reconcile_other_function(t):
+    _reconcile(t)["Target"]["Arn"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:other"}
+
+
+def m_reconcile_no_dlq(t):
+    del _reconcile(t)["Target"]["DeadLetterConfig"]
+
+
+def m_reconcile_no_retry_policy(t):
+    del _reconcile(t)["Target"]["RetryPolicy"]
+
+
+def m_reconcile_dry_run(t):
+    _reconcile(t)["Target"]["Input"] = _reconcile(t)["Target"]["Input"].replace('"dryRun":false', '"dryRun":true')
+
+
+def m_reconcile_old_schema(t):
+    _reconcile(t)["Target"]["Input"] = _reconcile(t)["Target"]["Input"].replace(
+        "dkim-autopilot/reconcile", "dkim-autopilot/follow-up")
+
+
+def m_reconcile_fixed_run_id(t):
+    _reconcile(t)["Target"]["Input"] = _reconcile(t)["Target"]["Input"].replace(
+        "<aws.scheduler.scheduled-time>", "daily")
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_ses_star, check_no_wildcard_actions),
     (m_star_action, check_no_wildcard_actions),
@@ -1303,6 +1736,48 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_alarm_topic_condition_inverted, check_alarm_actions),
     (m_alarm_topic_required, check_alarm_actions),
     (m_alarm_ok_actions_elsewhere, check_alarm_actions),
+    (m_delete_identity_always, check_delete_identity),
+    (m_delete_identity_always, check_function_role),
+    (m_delete_identity_any_region, check_delete_identity),
+    (m_delete_identity_ignores_ses_region, check_delete_identity),
+    (m_may_delete_ignores_orphans, check_delete_identity),
+    (m_list_tags_any_zone, check_route53),
+    (m_list_tags_health_checks, check_route53),
+    (m_list_tags_star, check_function_role),
+    (m_scheduler_get_any_group, check_scheduler_scoped),
+    (m_scheduler_list_missing, check_scheduler_scoped),
+    (m_scheduler_list_scoped_to_nothing, check_scheduler_scoped),
+    (m_deregistered_pattern, check_rules),
+    (m_domains_rule_no_delete, check_rules),
+    (m_domains_rule_uppercase_delete, check_rules),
+    (m_reconcile_rule_any_source, check_rules),
+    (m_reconcile_rule_default_bus, check_rules),
+    (m_lifecycle_rules_merged, check_rules),
+    (m_rule_wrong_switch, check_rules),
+    (m_dlq_policy_missing_deregistered, check_rules),
+    (m_env_missing_page_size, check_function),
+    (m_env_missing_page_size, check_settings),
+    (m_page_size_range, check_settings),
+    (m_delete_identity_default_false, check_settings),
+    (m_orphans_default_true, check_settings),
+    (m_scope_env_swapped, check_settings),
+    (m_suffix_pattern_any, check_settings),
+    (m_suffix_pattern_ascii_only, check_settings),
+    (m_reconcile_always_enabled, check_reconcile_schedule),
+    (m_reconcile_conditional, check_reconcile_schedule),
+    (m_reconcile_fixed_rate, check_reconcile_schedule),
+    (m_reconcile_expression_allows_at, check_reconcile_schedule),
+    (m_reconcile_in_function_group, check_reconcile_schedule),
+    (m_reconcile_deletes_itself, check_reconcile_schedule),
+    (m_reconcile_flexible, check_reconcile_schedule),
+    (m_reconcile_long_name, check_reconcile_schedule),
+    (m_reconcile_wrong_role, check_reconcile_schedule),
+    (m_reconcile_other_function, check_reconcile_schedule),
+    (m_reconcile_no_dlq, check_reconcile_schedule),
+    (m_reconcile_no_retry_policy, check_reconcile_schedule),
+    (m_reconcile_dry_run, check_reconcile_schedule),
+    (m_reconcile_old_schema, check_reconcile_schedule),
+    (m_reconcile_fixed_run_id, check_reconcile_schedule),
 ]
 
 
@@ -1353,6 +1828,7 @@ README = "README.md"
 CONFIGURATION_DOC = "docs/configuration.md"
 DEPLOY_DOC = "docs/deploy.md"
 OPERATIONS_DOC = "docs/operations.md"
+EVENTS_DOC = "docs/events.md"
 TWO_COMMANDS = ("scripts/demo.sh", "scripts/test.sh")
 
 
@@ -1398,6 +1874,26 @@ def check_docs(tpl: dict, docs: dict[str, str]) -> list[str]:
             if dim.get("Name") == "Outcome" and f"`{dim.get('Value')}`" not in operations:
                 problems.append(f"outcome {dim.get('Value')} of alarm {name} not in {OPERATIONS_DOC}")
     problems += [f"outcome {o} not in {OPERATIONS_DOC}" for o in sorted(OUTCOME_VALUES) if f"`{o}`" not in operations]
+    # Every event a rule lets in, and every outcome event, is described in events.md;
+    # the outcome events are listed under Results in operations.md too.
+    events = docs.get(EVENTS_DOC, "")
+    resources = Resolver(tpl, region="us-east-1").resources()
+    inbound = set()
+    for name, rr in resources.items():
+        if rr["Type"] == "AWS::Events::Rule":
+            pattern = rr["Properties"].get("EventPattern", {})
+            names = pattern.get("detail", {}).get("eventName")
+            inbound.update(names if names else pattern.get("detail-type", []))
+    problems += [f"inbound event {e} not in {EVENTS_DOC}" for e in sorted(inbound) if f"`{e}`" not in events]
+    problems += [f"outcome event {e} not in {EVENTS_DOC}" for e in OUTCOME_DETAIL_TYPES if f"`{e}`" not in events]
+    problems += [f"outcome event {e} not in {OPERATIONS_DOC}" for e in OUTCOME_DETAIL_TYPES
+                 if f"`{e}`" not in operations]
+    # Every rule and schedule the stack names, as `<stack>-…`, is in deploy.md.
+    for name, rr in resources.items():
+        if rr["Type"] in ("AWS::Events::Rule", "AWS::Scheduler::Schedule"):
+            shown = str(rr["Properties"].get("Name", "")).replace(STACK, "<stack>", 1)
+            if f"`{shown}`" not in deploy:
+                problems.append(f"{name} ({shown}) not in {DEPLOY_DOC}")
     readme = docs.get(README, "")
     problems += [f"{README} does not name {c}" for c in TWO_COMMANDS if f"`{c}`" not in readme]
     problems += [f"{README} does not link {d}" for d in docs if d != README and f"]({d}" not in readme]
@@ -1440,6 +1936,21 @@ def test_docs_check_can_fail():
         (README, "](docs/performance.md)", "]"),
         (README, "](docs/deploy.md#prerequisites)", "](docs/deploy.md#prerequisite)"),
         ("docs/events.md", "](how-it-works.md)", "](how-it-work.md)"),
+        (DEPLOY_DOC, "`SesDeleteIdentity`", "SesDeleteIdentity"),
+        (DEPLOY_DOC, "`Route53ListTagsForResources`", "Route53ListTagsForResources"),
+        (DEPLOY_DOC, "`SchedulerListSchedules`", "SchedulerListSchedules"),
+        (DEPLOY_DOC, "`<stack>-deregistered`", "<stack>-deregistered"),
+        (DEPLOY_DOC, "`<stack>-dkim-reconcile`", "<stack>-dkim-reconcile"),
+        (CONFIGURATION_DOC, "`DomainInclude`", "DomainInclude"),
+        (CONFIGURATION_DOC, "`EnableReconcileSchedule`", "EnableReconcileSchedule"),
+        (CONFIGURATION_DOC, "`DELETE_ORPHANED_IDENTITIES`", "DELETE_ORPHANED_IDENTITIES"),
+        (CONFIGURATION_DOC, "`RECONCILE_PAGE_SIZE`", "RECONCILE_PAGE_SIZE"),
+        (EVENTS_DOC, "`Domain Deregistered`", "Domain Deregistered"),
+        (EVENTS_DOC, "`deleteDomain`", "deleteDomain"),
+        (EVENTS_DOC, "`Reconcile Finished`", "Reconcile Finished"),
+        (EVENTS_DOC, "`DKIM Drift Repaired`", "DKIM Drift Repaired"),
+        (OPERATIONS_DOC, "`reconcileContinues`", "reconcileContinues"),
+        (OPERATIONS_DOC, "`Domain Orphaned`", "Domain Orphaned"),
     ]:
         assert check_docs(tpl, edited(doc, old, new)) != [], f"{doc}: {old!r} -> {new!r} went unnoticed"
     # A parameter the template gains but the docs lack is noticed too.
