@@ -67,6 +67,35 @@ async fn prepare(file: &str, text: &str) -> (String, &'static str, Option<String
                 .replace("Z0123456789EXAMPLEZONE", &zone);
             (text, "published", Some(format!("mail.{parent}")))
         }
+        "custom-domain-deregistered.json" => {
+            // A tenant onboarded in-process leaves through the compiled function. The
+            // tombstone schedule stays, so the state is checked in tests/offboarding.rs.
+            let parent = unique_domain("rt-deregistered");
+            create_zone(&parent).await;
+            let onboarded = invoke(
+                &aws().await,
+                &custom_event(serde_json::json!({"domain": format!("mail.{parent}")})),
+            )
+            .await;
+            assert!(onboarded.is_ok_and(|r| r.metric_outcome() == "published"));
+            (text.replace("acme-tenant.com", &parent), "removed", None)
+        }
+        "route53domains-delete-domain.json" => {
+            // `domainName` as an object `{"name": ...}`, as in AWS's own examples.
+            let domain = unique_domain("rt-deleted");
+            create_zone(&domain).await;
+            let onboarded = invoke(
+                &aws().await,
+                &custom_event(serde_json::json!({"domain": domain})),
+            )
+            .await;
+            assert!(onboarded.is_ok_and(|r| r.metric_outcome() == "published"));
+            (
+                text.replace("example-registered.org", &domain),
+                "removed",
+                None,
+            )
+        }
         other if other.starts_with("outcomes/") => (text.to_owned(), "rejected", None),
         other => panic!("events/{other} has no expectation in this test: add one"),
     }

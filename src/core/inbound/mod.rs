@@ -207,6 +207,163 @@ mod tests {
         assert!(r.trigger.zone_may_appear_later());
     }
 
+    fn offboard(raw: &str) -> OffboardRequest {
+        match parse_invocation(raw) {
+            Ok(Invocation::Offboard(r)) => r,
+            other => panic!("expected offboarding, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn domain_deregistered_offboards_with_zone_and_tenant() {
+        let deregistered = |detail| envelope("my.saas", DEREGISTERED_DETAIL_TYPE, detail);
+        let r = offboard(&deregistered(
+            json!({"domain": "Tenant.Example.com.", "hostedZoneId": "/hostedzone/Z0ABC", "tenantId": "t-1"}),
+        ));
+        assert_eq!(r.domain.as_str(), "tenant.example.com");
+        assert_eq!(r.hosted_zone_id.unwrap().as_str(), "Z0ABC");
+        assert_eq!(r.tenant_id.unwrap().as_str(), "t-1");
+        assert_eq!(
+            r.trigger,
+            OffboardTrigger::Custom {
+                source: "my.saas".into()
+            }
+        );
+        let minimal = offboard(&deregistered(json!({"domain": "example.com"})));
+        assert!(minimal.hosted_zone_id.is_none() && minimal.tenant_id.is_none());
+        for (detail, expected) in [
+            (json!({}), "`detail.domain` is missing"),
+            (
+                json!({"domain": 42}),
+                "`detail.domain` must be a string, got a number",
+            ),
+            (json!({"domain": null}), "`detail.domain` is missing"),
+            (json!({"domain": "co.uk"}), "public suffix"),
+            (
+                json!({"domain": "example.com", "tenantId": ""}),
+                "`detail.tenantId` must not be empty",
+            ),
+            (
+                json!({"domain": "example.com", "hostedZoneId": 7}),
+                "`detail.hostedZoneId` must be a string",
+            ),
+            (json!(["example.com"]), "`detail` must be an object"),
+        ] {
+            let text = rejected(&deregistered(detail)).to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text:?}");
+        }
+        let no_source = envelope(
+            " ",
+            DEREGISTERED_DETAIL_TYPE,
+            json!({"domain": "example.com"}),
+        );
+        assert!(rejected(&no_source).to_string().contains("`source`"));
+    }
+
+    fn route53_domains_call(event_name: &str, request: Value) -> String {
+        envelope(
+            "aws.route53domains",
+            CLOUDTRAIL_DETAIL_TYPE,
+            json!({
+                "eventSource": "route53domains.amazonaws.com", "eventName": event_name,
+                "requestParameters": request, "responseElements": {"operationId": "op-1"}
+            }),
+        )
+    }
+
+    #[test]
+    fn route53_domains_events_read_the_domain_name_as_a_string_or_an_object() {
+        for domain_name in [json!("Example.net."), json!({"name": "Example.net."})] {
+            let registered = onboard(&route53_domains_call(
+                "registerDomain",
+                json!({"domainName": domain_name.clone(), "durationInYears": 1}),
+            ));
+            assert_eq!(registered.domain.as_str(), "example.net");
+            assert_eq!(registered.trigger, Trigger::DomainRegistered);
+            let deleted = offboard(&route53_domains_call(
+                "deleteDomain",
+                json!({"domainName": domain_name}),
+            ));
+            assert_eq!(deleted.domain.as_str(), "example.net");
+            assert_eq!(deleted.trigger, OffboardTrigger::DomainDeleted);
+            assert!(deleted.hosted_zone_id.is_none() && deleted.tenant_id.is_none());
+        }
+        // CloudTrail names the call `DeleteDomain` in some trails: the case is ignored.
+        let upper = offboard(&route53_domains_call(
+            "DeleteDomain",
+            json!({"domainName": "example.net"}),
+        ));
+        assert_eq!(upper.domain.as_str(), "example.net");
+        for event_name in ["registerDomain", "deleteDomain"] {
+            for (request, expected) in [
+                (
+                    json!({"domainName": {"name": 42}}),
+                    "`detail.requestParameters.domainName.name` must be a string, got a number",
+                ),
+                (
+                    json!({"domainName": {}}),
+                    "`detail.requestParameters.domainName.name` is missing",
+                ),
+                (
+                    json!({"domainName": 42}),
+                    "`detail.requestParameters.domainName` must be a string, got a number",
+                ),
+                (
+                    json!({}),
+                    "`detail.requestParameters.domainName` is missing",
+                ),
+                (
+                    json!("example.net"),
+                    "`detail.requestParameters` must be an object",
+                ),
+                (json!({"domainName": {"name": "com"}}), "public suffix"),
+            ] {
+                let text = rejected(&route53_domains_call(event_name, request)).to_string();
+                assert!(
+                    text.contains(expected),
+                    "{event_name}: {expected:?} not in {text:?}"
+                );
+            }
+        }
+        let other = rejected(&route53_domains_call(
+            "transferDomain",
+            json!({"domainName": "example.net"}),
+        ));
+        assert!(other.to_string().contains("acts only on"), "{other}");
+        let failed = envelope(
+            "aws.route53domains",
+            CLOUDTRAIL_DETAIL_TYPE,
+            json!({
+                "eventSource": "route53domains.amazonaws.com", "eventName": "deleteDomain",
+                "errorCode": "InvalidInput", "requestParameters": {"domainName": "example.net"}
+            }),
+        );
+        assert!(matches!(
+            parse_invocation(&failed).unwrap(),
+            Invocation::Ignore { reason } if reason.contains("deleteDomain failed (InvalidInput)")
+        ));
+    }
+
+    #[test]
+    fn an_expired_tombstone_is_a_no_op_and_a_bad_one_is_refused() {
+        let tombstone = json!({"schema": crate::core::tombstone::SCHEMA, "version": 1,
+            "domain": "example.com", "offboardedAt": "2026-11-28T10:00:00Z"});
+        assert!(matches!(
+            parse_invocation(&tombstone.to_string()).unwrap(),
+            Invocation::Ignore { reason } if reason.contains("example.com")
+        ));
+        let mut v2 = tombstone.clone();
+        v2["version"] = json!(2);
+        assert!(rejected(&v2.to_string())
+            .to_string()
+            .contains("reads version 1"));
+        let mut no_time = tombstone;
+        no_time.as_object_mut().unwrap().remove("offboardedAt");
+        assert!(rejected(&no_time.to_string())
+            .to_string()
+            .contains("malformed"));
+    }
+
     #[test]
     fn malformed_events_name_the_field_and_the_rule() {
         let cases: Vec<(String, &str)> = vec![
