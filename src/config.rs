@@ -7,6 +7,7 @@ use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::dkim_record_domain_for;
 use crate::core::scope::Scope;
+use crate::core::zone::HostedZoneId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -31,6 +32,9 @@ pub struct Settings {
     pub delete_orphaned_identities: bool,
     /// At most this many zones (or identities) per reconcile invocation.
     pub reconcile_page_size: u32,
+    /// `HOSTED_ZONE_IDS`: the only zones the function may touch (its IAM policy is
+    /// narrowed to them too); empty means every zone in the account.
+    pub hosted_zone_ids: Vec<HostedZoneId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -123,6 +127,18 @@ impl Settings {
                 problem: rest.to_owned(),
             }
         })?;
+        let hosted_zone_ids = get("HOSTED_ZONE_IDS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(|id| {
+                HostedZoneId::parse(id).map_err(|e| ConfigError {
+                    variable: "HOSTED_ZONE_IDS",
+                    problem: format!("item {e}"),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
@@ -138,6 +154,7 @@ impl Settings {
             delete_identity_on_offboard: flag(&get, "DELETE_IDENTITY_ON_OFFBOARD", true)?,
             delete_orphaned_identities: flag(&get, "DELETE_ORPHANED_IDENTITIES", false)?,
             reconcile_page_size: number(&get, "RECONCILE_PAGE_SIZE", 100, 1, 100)? as u32,
+            hosted_zone_ids,
         })
     }
 }
@@ -269,6 +286,16 @@ mod tests {
         assert_eq!(s.scope, Scope::default());
         assert!(s.delete_identity_on_offboard && !s.delete_orphaned_identities);
         assert_eq!(s.reconcile_page_size, 100);
+        assert!(s.hosted_zone_ids.is_empty());
+        let narrowed =
+            settings(&[ROLE, REGION, ("HOSTED_ZONE_IDS", " Z1 ,/hostedzone/z2,")]).unwrap();
+        assert_eq!(
+            narrowed.hosted_zone_ids,
+            [
+                HostedZoneId::parse("Z1").unwrap(),
+                HostedZoneId::parse("Z2").unwrap()
+            ]
+        );
     }
 
     #[test]

@@ -257,8 +257,11 @@ async fn three_processes_share_the_budget_and_lose_nothing() {
             outcomes.iter().all(|o| o == "published" || o == "deferred"),
             "{outcomes:?}"
         );
-        // Each process takes a third of the budget: its second call waits ~3.1 s.
-        assert!(*elapsed >= Duration::from_millis(3100), "{elapsed:?}");
+        // Each process takes a third of the budget: when both of its onboardings
+        // reached SES, its second VerifyDomainDkim waited ~3.1 s for the first.
+        if outcomes.iter().all(|o| o == "published") {
+            assert!(*elapsed >= Duration::from_millis(3100), "{elapsed:?}");
+        }
     }
     fire_deferrals(&processes[0].0, &domains).await;
     set_throttling(json!([])).await;

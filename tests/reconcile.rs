@@ -547,3 +547,20 @@ async fn three_hundred_zones_within_the_rate_limits() {
         report["accepted"]
     );
 }
+
+#[tokio::test]
+async fn with_hosted_zone_ids_set_only_those_zones_are_touched() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let (mine, theirs) = (unique_domain("listed"), unique_domain("unlisted"));
+    let mine_zone = create_zone(&mine).await;
+    let their_zone = create_zone(&theirs).await;
+    let aws = aws().await;
+    let narrowed = settings_with(&[("HOSTED_ZONE_IDS", &mine_zone)]);
+    let (done, _) = run_to_the_end(&aws, &narrowed, &reconcile_requested(false)).await;
+    assert_eq!(done["counts"]["onboarded"], 1, "{done}");
+    assert_eq!(done["counts"]["skipped"], 1);
+    assert_eq!(cnames(&mine_zone).await.len(), 3);
+    assert!(cnames(&their_zone).await.is_empty());
+    assert!(!ses_identities().await.contains(&theirs));
+}

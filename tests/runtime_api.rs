@@ -58,6 +58,15 @@ async fn prepare(file: &str, text: &str) -> (String, &'static str, Option<String
                 .replace("Z0123456789EXAMPLEZONE", &zone);
             (text, "restarted", Some(format!("mail.{parent}")))
         }
+        "reconcile-requested.json" | "scheduler-reconcile.json" => {
+            // A dry run, five zones a page (RECONCILE_PAGE_SIZE below): with more
+            // zones than that in the account, the first page hands over to the next.
+            for _ in 0..6 {
+                create_zone(&unique_domain("rt-reconcile")).await;
+            }
+            let text = text.replace("\"dryRun\": false", "\"dryRun\": true");
+            (text, "reconcileContinues", None)
+        }
         "scheduler-deferred-onboard.json" => {
             // An onboarding a throttle put off, back from its deferral schedule.
             let parent = unique_domain("rt-deferred");
@@ -125,7 +134,9 @@ fn sample_files() -> Vec<String> {
 async fn every_sample_event_through_the_runtime_api() {
     ensure_shared_resources().await;
     let api = RuntimeApi::start().await;
-    let function = api.spawn_function(&function_env());
+    let mut env = function_env();
+    env.push(("RECONCILE_PAGE_SIZE", "5".into()));
+    let function = api.spawn_function(&env);
     let files = sample_files();
     assert!(
         files.len() >= 11,

@@ -98,6 +98,7 @@ EXPECTED_ENV = {
     "DELETE_IDENTITY_ON_OFFBOARD",
     "DELETE_ORPHANED_IDENTITIES",
     "RECONCILE_PAGE_SIZE",
+    "HOSTED_ZONE_IDS",
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,

@@ -15,13 +15,14 @@ use super::{check, defer, onboard, Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
 use crate::core::deferral::{reconcile_schedule_name, Deferred, Work};
 use crate::core::domain::DomainName;
-use crate::core::follow_up::{owned_schedules, FollowUp, Stage};
+use crate::core::follow_up::{owned_schedules, FollowUp, ScheduleName, Stage};
 use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
 use crate::core::policy::DkimStatus;
 use crate::core::reconcile::{
     plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction, DRY_RUN_LIST_CAP,
 };
 use crate::core::records::DkimTokens;
+use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::request::{OnboardRequest, Trigger};
 use crate::core::scope::{opted_out, Skip};
 use crate::core::zone::HostedZone;
@@ -47,7 +48,7 @@ pub async fn reconcile(cx: &Context<'_>, mut run: ReconcileRun) -> Result<Respon
             identities_page(cx, &mut run, next_token, skip).await
         }
     }
-    .map_err(Stop::Transient)?;
+    .map_err(|err| stop(err, &run_id))?;
     run.pages += 1;
     match next {
         Some(cursor) => {
@@ -106,12 +107,17 @@ async fn reconcile_zones(
     run: &mut ReconcileRun,
     zones: &[HostedZone],
 ) -> Result<usize, AwsError> {
+    // A zone outside HOSTED_ZONE_IDS is not the function's to read or write.
+    let allowed = |z: &HostedZone| {
+        let ids = &cx.settings.hosted_zone_ids;
+        !z.private && (ids.is_empty() || ids.contains(&z.id))
+    };
     let named: Vec<(&HostedZone, Option<DomainName>)> = zones
         .iter()
         .map(|z| {
             (
                 z,
-                (!z.private)
+                allowed(z)
                     .then(|| DomainName::parse(&z.name).ok())
                     .flatten(),
             )
@@ -137,13 +143,14 @@ async fn reconcile_zones(
     let states = cx.aws.ses.dkim_states(&wanted_domains).await?;
 
     for (done, (zone, domain)) in named.iter().enumerate() {
-        if near_deadline(cx) {
+        // At least one zone per page, so a short timeout still makes progress.
+        if done > 0 && near_deadline(cx) {
             info!(done, "reconcile page stops before the deadline");
             return Ok(done);
         }
         run.counts.zones_seen += 1;
         let Some(domain) = domain else {
-            if !zone.private {
+            if allowed(zone) {
                 warn!(zone = %zone.id, name = %zone.name, "a zone whose name is not a domain dkim-autopilot can onboard; skipped");
             }
             run.counts.skipped += 1;
@@ -200,6 +207,23 @@ async fn reconcile_zones(
     Ok(zones.len())
 }
 
+/// A transient failure defers the page; a permanent one (access denied) ends the run
+/// with a rejection that says which call was refused.
+fn stop(err: AwsError, run_id: &str) -> Stop {
+    if err.transient {
+        return Stop::Transient(err);
+    }
+    Stop::Rejected(Rejection {
+        domain: None,
+        tenant_id: None,
+        reason: RejectReason::Aws {
+            operation: err.operation,
+            code: format!("{} (reconcile {run_id})", err.code),
+            message: err.message,
+        },
+    })
+}
+
 fn near_deadline(cx: &Context<'_>) -> bool {
     cx.deadline
         .is_some_and(|deadline| Instant::now() + DEADLINE_MARGIN >= deadline)
@@ -208,7 +232,7 @@ fn near_deadline(cx: &Context<'_>) -> bool {
 /// Whether a follow-up chain (or deferred work) of this domain is pending. A
 /// tombstone counts too: an offboarded domain is left alone while it lasts.
 async fn chain_running(cx: &Context<'_>, domain: &DomainName) -> Result<bool, AwsError> {
-    let prefix: String = format!("dkim-{domain}").chars().take(24).collect();
+    let prefix = ScheduleName::prefix_for_domain(domain);
     let names = cx
         .aws
         .scheduler
@@ -271,12 +295,9 @@ async fn act(
         },
         ZoneAction::RepairDrift(repair) => {
             apply_repair(cx, &zone.id, repair).await?;
-            drift_repaired(
-                cx,
-                &about,
-                repair.upserts.iter().map(|r| r.name.clone()).collect(),
-            )
-            .await?;
+            let restored = repair.upserts.iter().map(|r| r.name.clone()).collect();
+            let run_id = run.run_id.clone().unwrap_or_default();
+            drift_repaired(cx, &about, restored, &run_id).await?;
             count(run, &action);
             return Ok(());
         }
@@ -289,14 +310,15 @@ async fn act(
         Work::Onboard {
             request,
             started_at,
-        } => onboard(cx, request, started_at).await,
-        Work::FollowUp(follow_up) => check(cx, follow_up).await,
+        } => Box::pin(onboard(cx, request, started_at)).await,
+        // Boxed: these stories are deep futures, and the reconcile nests them.
+        Work::FollowUp(follow_up) => Box::pin(check(cx, follow_up)).await,
         _ => unreachable!("reconcile starts onboardings and checks only"),
     };
     match result {
         Ok(Response::Skipped { .. }) => run.counts.skipped += 1,
         Ok(_) => count(run, &action),
-        Err(Stop::Transient(err)) => match defer(cx, Deferred::fresh(work), err).await {
+        Err(Stop::Transient(err)) => match Box::pin(defer(cx, Deferred::fresh(work), err)).await {
             Ok(_) => run.counts.deferred += 1,
             Err(err) => return Err(err),
         },
@@ -328,10 +350,12 @@ fn chain_start(about: FollowUp, tokens: &DkimTokens) -> FollowUp {
     }
 }
 
+/// `DKIM Drift Repaired`; its id comes from the run, so a redelivered page repeats it.
 async fn drift_repaired(
     cx: &Context<'_>,
     about: &FollowUp,
     restored: Vec<String>,
+    run_id: &str,
 ) -> Result<(), AwsError> {
     info!(domain = %about.domain, ?restored, "DKIM drift repaired");
     let tokens: Vec<String> = about
@@ -339,8 +363,7 @@ async fn drift_repaired(
         .as_ref()
         .map(DkimTokens::to_strings)
         .unwrap_or_default();
-    let when = cx.now.to_rfc3339();
-    let identity: Vec<&str> = [about.domain.as_str(), when.as_str()]
+    let identity: Vec<&str> = [about.domain.as_str(), run_id]
         .into_iter()
         .chain(restored.iter().map(String::as_str))
         .collect();
@@ -375,7 +398,7 @@ async fn identities_page(
     let budget = cx.settings.reconcile_page_size as usize;
     let mut position = skip_done as usize;
     for identity in identities.iter().skip(skip_done as usize).take(budget) {
-        if near_deadline(cx) {
+        if position > skip_done as usize && near_deadline(cx) {
             break;
         }
         position += 1;
@@ -479,7 +502,9 @@ async fn finish(cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
             ..Default::default()
         },
     );
-    publish_outcome(cx, &event).await.map_err(Stop::Transient)?;
+    publish_outcome(cx, &event)
+        .await
+        .map_err(|err| stop(err, &run_id))?;
     Ok(Response::ReconcileFinished {
         run_id,
         dry_run: run.dry_run,
