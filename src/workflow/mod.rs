@@ -134,7 +134,8 @@ pub enum Response {
         reason_code: String,
         reason: String,
     },
-    /// An offboarding: what it removed (nothing, on a second delivery).
+    /// An offboarding: what it removed (nothing, on a second delivery); also a
+    /// check whose chain an offboarding ended (its own schedules and records).
     Removed {
         domain: String,
         removed_schedules: Vec<String>,
