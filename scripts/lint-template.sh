@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Lint template.yaml offline.
+# Lint template.yaml and templates/dns-account-role.yaml offline.
 #
-#   scripts/lint-template.sh                 cfn-lint (must print nothing)
+#   scripts/lint-template.sh                 cfn-lint on both (must print nothing)
 #   DKIM_LINT_SAM=1 scripts/lint-template.sh also `sam validate --lint`
 #
 # cfn-lint runs from the project venv .venv (created if missing, shared with the
@@ -50,9 +50,9 @@ PY
 constraints=()
 [[ -f constraints.txt ]] && constraints=(-c constraints.txt)
 ensure_venv .venv requirements-lint.txt "${constraints[@]}"
-echo "lint-template: cfn-lint $(.venv/bin/cfn-lint --version | awk '{print $2}') template.yaml" >&2
+echo "lint-template: cfn-lint $(.venv/bin/cfn-lint --version | awk '{print $2}') template.yaml templates/dns-account-role.yaml" >&2
 # No rule is suppressed: warnings fail the run just like errors (exit code != 0).
-.venv/bin/cfn-lint template.yaml
+.venv/bin/cfn-lint template.yaml templates/dns-account-role.yaml
 
 if [[ "${DKIM_LINT_SAM:-0}" == "1" ]]; then
     # constraints-sam.txt: the pip freeze of a working .venv-sam.

@@ -32,7 +32,7 @@ Patched SES v1 behaviour (everything else in moto is untouched)
   ``DkimEnabled=true``, ``DkimTokens`` = current tokens and
   ``DkimVerificationStatus`` = the forced status if set, else ``Success`` if
   all three CNAMEs ``<token>._domainkey.<domain>`` exist in a *public* Route 53
-  hosted zone of the same account with value ``<token>.dkim.amazonses.com`` or
+  hosted zone of any account (public DNS; a DNS account's zone counts) with value ``<token>.dkim.amazonses.com`` or
   ``<token>.dkim.<region>.amazonses.com`` (trailing dot optional,
   case-insensitive), else ``Pending``.  Private hosted zones are ignored (SES
   resolves public DNS).  A domain identity on which DKIM was never started
@@ -125,14 +125,20 @@ else ``"<METHOD> <path>"``.  Counters and log entries name calls
     Counts of every AWS API call since the last POST, throttled or not,
     whether or not a rule applies to its service.
 
-``GET /_harness/calls[?service=S][&action=A]``::
+``GET /_harness/calls[?service=S][&action=A][&accessKeyId=K]``::
 
     {"calls": [{"t": 1764300000.123, "service": "ses",
-                "action": "VerifyDomainDkim", "throttled": false}, ...]}
+                "action": "VerifyDomainDkim", "accessKeyId": "testing",
+                "throttled": false}, ...]}
 
     Every AWS API call since the last POST /_harness/throttle, oldest
-    first; ``t`` is the arrival time (Unix seconds).  At most the latest
-    100000 are kept.
+    first; ``t`` is the arrival time (Unix seconds).  ``accessKeyId`` is
+    the access key the call was signed with: the first field of the
+    credential scope (``Credential=AKID/20260101/us-east-1/ses/aws4_request``
+    -> ``AKID``), so a test can tell the caller's own credentials from ones
+    it got from STS ``AssumeRole`` (moto answers AssumeRole for any role
+    ARN, existing or not, with a fresh ``ASIA...`` key that moto then maps
+    to the role's account).  At most the latest 100000 are kept.
 
 ``POST /_harness/latency`` with ``{"seconds": 0.05}`` delays the answer to
 every AWS API call (throttled or not) by that long, 0 to 60 s; 0 turns it
@@ -231,11 +237,14 @@ def normalize_dns_name(name: str) -> str:
 
 
 def _cname_targets(account_id: str) -> dict[str, set[str]]:
-    """All CNAMEs in the account's public Route 53 zones: name -> values."""
+    """All CNAMEs in public Route 53 zones: name -> values.  Public DNS is every
+    account's public zones (a zone in another account, reached through a role, is
+    as public as one in the SES account); `account_id` is kept for the callers."""
     from moto.route53.models import route53_backends
 
     out: dict[str, set[str]] = {}
-    for partition_backend in list(route53_backends[account_id].values()):
+    backends = [b for account in list(route53_backends.values()) for b in list(account.values())]
+    for partition_backend in backends:
         for zone in list(partition_backend.zones.values()):
             if zone.private_zone:
                 continue
@@ -399,7 +408,7 @@ def patch_moto_ses() -> None:
 # latency.
 # --------------------------------------------------------------------------
 
-_CREDENTIAL_RE = re.compile(r"Credential=[^/,\s]+/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
 # Error namespaces of the XML services this project talks to; others are derived.
 _XML_NAMESPACES = {
     "ses": "http://ses.amazonaws.com/doc/2010-12-01/",
@@ -413,6 +422,7 @@ class ApiCall(NamedTuple):
     service: str
     action: str
     protocol: str  # query, json, rest-xml or rest-json
+    access_key_id: str = ""  # the signer's, from the credential scope
 
     @property
     def name(self) -> str:
@@ -507,13 +517,13 @@ def identify_call(environ: dict[str, Any]) -> ApiCall | None:
         m = _CREDENTIAL_RE.search(f"Credential={credential}")
     if m is None:
         return None
-    service = m.group(1)
+    access_key_id, service = m.group(1), m.group(2)
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
-        return ApiCall(service, target.rsplit(".", 1)[-1], "json")
+        return ApiCall(service, target.rsplit(".", 1)[-1], "json", access_key_id)
     action = _form_action(environ)
     if action:
-        return ApiCall(service, action, "query")
+        return ApiCall(service, action, "query", access_key_id)
     method = environ.get("REQUEST_METHOD", "GET").upper()
     path = environ.get("PATH_INFO", "") or "/"
     if isinstance(path, bytes):
@@ -522,11 +532,11 @@ def identify_call(environ: dict[str, Any]) -> ApiCall | None:
     query_keys = set(urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True))
     for route in routes:
         if route.method == method and route.path.fullmatch(path) and route.query_keys <= query_keys:
-            return ApiCall(service, route.operation, protocol or "rest-json")
+            return ApiCall(service, route.operation, protocol or "rest-json", access_key_id)
     if protocol is None:
         content_type = environ.get("CONTENT_TYPE", "")
         protocol = "rest-xml" if "xml" in content_type else "rest-json"
-    return ApiCall(service, f"{method} {path}", protocol)
+    return ApiCall(service, f"{method} {path}", protocol, access_key_id)
 
 
 def throttling_response(call: ApiCall) -> tuple[str, list[tuple[str, str]], bytes]:
@@ -623,7 +633,8 @@ class CallControls:
                     window.append(now)
             (self._accepted if accepted else self._throttled)[call.name] += 1
             self._log.append({"t": time.time(), "service": call.service,
-                              "action": call.action, "throttled": not accepted})
+                              "action": call.action, "accessKeyId": call.access_key_id,
+                              "throttled": not accepted})
             return accepted
 
     def summary(self) -> dict[str, Any]:
@@ -631,11 +642,13 @@ class CallControls:
             return {"rules": [rule.to_json() for rule in self._rules.values()],
                     "accepted": dict(self._accepted), "throttled": dict(self._throttled)}
 
-    def calls(self, service: str | None, action: str | None) -> list[dict[str, Any]]:
+    def calls(self, service: str | None, action: str | None,
+              access_key_id: str | None = None) -> list[dict[str, Any]]:
         with self._lock:
             return [dict(entry) for entry in self._log
                     if (service is None or entry["service"] == service)
-                    and (action is None or entry["action"] == action)]
+                    and (action is None or entry["action"] == action)
+                    and (access_key_id is None or entry["accessKeyId"] == access_key_id)]
 
 
 CONTROLS = CallControls()
@@ -724,7 +737,8 @@ class HarnessMiddleware:
         return 200, self.controls.summary()
 
     def _calls(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        return 200, {"calls": self.controls.calls(params.get("service"), params.get("action"))}
+        return 200, {"calls": self.controls.calls(params.get("service"), params.get("action"),
+                                                  params.get("accessKeyId"))}
 
     def _latency(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "POST":

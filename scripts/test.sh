@@ -18,9 +18,9 @@ cargo test --locked 2>&1 | tee "$log"
 echo "==> pytest (emulator harness, template IAM shape)" >&2
 "$VENV/bin/python" -m pytest -q tests 2>&1 | tee -a "$log"
 
-echo "==> cfn-lint template.yaml" >&2
-"$VENV/bin/cfn-lint" template.yaml
-echo "cfn-lint: template.yaml clean" >&2
+echo "==> cfn-lint template.yaml templates/dns-account-role.yaml" >&2
+"$VENV/bin/cfn-lint" template.yaml templates/dns-account-role.yaml
+echo "cfn-lint: template.yaml and templates/dns-account-role.yaml clean" >&2
 
 # One closing line for the whole run, from the runners' own counts.
 passed=$(grep -hoE '([0-9]+) passed' "$log" | awk '{s += $1} END {print s + 0}')

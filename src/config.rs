@@ -35,6 +35,26 @@ pub struct Settings {
     /// `HOSTED_ZONE_IDS`: the only zones the function may touch (its IAM policy is
     /// narrowed to them too); empty means every zone in the account.
     pub hosted_zone_ids: Vec<HostedZoneId>,
+    /// `ROUTE53_ROLE_ARN` (with `ROUTE53_EXTERNAL_ID`): every Route 53 call goes through
+    /// this role, for zones in another account; `None` means the function's own credentials.
+    pub route53_role: Option<Route53Role>,
+}
+
+/// The role Route 53 calls are made with, assumed through STS.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Route53Role {
+    pub arn: String,
+    pub external_id: Option<String>,
+}
+
+// The template takes the external id NoEcho; keep it out of logs too.
+impl std::fmt::Debug for Route53Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route53Role")
+            .field("arn", &self.arn)
+            .field("external_id", &self.external_id.as_ref().map(|_| "<set>"))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -139,6 +159,7 @@ impl Settings {
                 })
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let route53_role = route53_role(&get)?;
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
@@ -155,8 +176,40 @@ impl Settings {
             delete_orphaned_identities: flag(&get, "DELETE_ORPHANED_IDENTITIES", false)?,
             reconcile_page_size: number(&get, "RECONCILE_PAGE_SIZE", 100, 1, 100)? as u32,
             hosted_zone_ids,
+            route53_role,
         })
     }
+}
+
+fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53Role>, ConfigError> {
+    let external_id = get("ROUTE53_EXTERNAL_ID");
+    let Some(arn) = get("ROUTE53_ROLE_ARN") else {
+        return match external_id {
+            None => Ok(None),
+            Some(_) => Err(ConfigError {
+                variable: "ROUTE53_EXTERNAL_ID",
+                problem: "is set but ROUTE53_ROLE_ARN is not; the external id is only sent when assuming that role".into(),
+            }),
+        };
+    };
+    check_arn("ROUTE53_ROLE_ARN", &arn, "iam", "role/")?;
+    if let Some(id) = &external_id {
+        // AWS's rule for sts:AssumeRole ExternalId: 2 to 1224 of [\w+=,.@:/-].
+        let ok = (2..=1224).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
+        if !ok {
+            return Err(ConfigError {
+                variable: "ROUTE53_EXTERNAL_ID",
+                problem: format!(
+                    "has {} characters; expected 2 to 1224 of A-Z a-z 0-9 and _+=,.@:/- (the value itself is not shown)",
+                    id.chars().count()
+                ),
+            });
+        }
+    }
+    Ok(Some(Route53Role { arn, external_id }))
 }
 
 fn number(
@@ -413,6 +466,98 @@ mod tests {
         for (vars, expected) in cases {
             let err = settings(vars).unwrap_err().to_string();
             assert!(err.contains(expected), "{expected:?} not in {err:?}");
+        }
+    }
+
+    const DNS_ROLE: (&str, &str) = (
+        "ROUTE53_ROLE_ARN",
+        "arn:aws:iam::210987654321:role/dns/dkim-autopilot-route53",
+    );
+
+    #[test]
+    fn route53_goes_through_a_role_only_when_one_is_set() {
+        assert_eq!(settings(&[ROLE, REGION]).unwrap().route53_role, None);
+        let s = settings(&[ROLE, REGION, DNS_ROLE]).unwrap();
+        assert_eq!(
+            s.route53_role,
+            Some(Route53Role {
+                arn: DNS_ROLE.1.into(),
+                external_id: None
+            })
+        );
+        let s = settings(&[
+            ROLE,
+            REGION,
+            DNS_ROLE,
+            ("ROUTE53_EXTERNAL_ID", "tenant-7/a.b@c:d=e,f+g_h"),
+        ])
+        .unwrap();
+        let role = s.route53_role.unwrap();
+        assert_eq!(
+            role.external_id.as_deref(),
+            Some("tenant-7/a.b@c:d=e,f+g_h")
+        );
+        assert!(!format!("{role:?}").contains("tenant-7"), "{role:?}");
+        // Empty values are what the template passes when the parameters are empty.
+        let s = settings(&[
+            ROLE,
+            REGION,
+            ("ROUTE53_ROLE_ARN", ""),
+            ("ROUTE53_EXTERNAL_ID", ""),
+        ])
+        .unwrap();
+        assert_eq!(s.route53_role, None);
+    }
+
+    #[test]
+    fn a_bad_route53_role_or_external_id_is_named() {
+        let long = "x".repeat(1225);
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (
+                &[("ROUTE53_ROLE_ARN", "dkim-dns-role")],
+                "ROUTE53_ROLE_ARN is \"dkim-dns-role\"; expected an iam ARN",
+            ),
+            (
+                &[(
+                    "ROUTE53_ROLE_ARN",
+                    "arn:aws:iam::210987654321:user/dkim-autopilot",
+                )],
+                "ROUTE53_ROLE_ARN",
+            ),
+            (
+                &[(
+                    "ROUTE53_ROLE_ARN",
+                    "arn:aws:sts::210987654321:assumed-role/dns/x",
+                )],
+                "ROUTE53_ROLE_ARN",
+            ),
+            (
+                &[("ROUTE53_ROLE_ARN", "arn:aws:iam::2109:role/dns")],
+                "ROUTE53_ROLE_ARN",
+            ),
+            (
+                &[("ROUTE53_EXTERNAL_ID", "tenant-7")],
+                "ROUTE53_EXTERNAL_ID is set but ROUTE53_ROLE_ARN is not",
+            ),
+            (
+                &[DNS_ROLE, ("ROUTE53_EXTERNAL_ID", "x")],
+                "ROUTE53_EXTERNAL_ID has 1 characters",
+            ),
+            (
+                &[DNS_ROLE, ("ROUTE53_EXTERNAL_ID", "secret with spaces")],
+                "ROUTE53_EXTERNAL_ID",
+            ),
+            (
+                &[DNS_ROLE, ("ROUTE53_EXTERNAL_ID", long.as_str())],
+                "ROUTE53_EXTERNAL_ID has 1225 characters",
+            ),
+        ];
+        for (vars, expected) in cases {
+            let mut vars = vars.to_vec();
+            vars.extend([ROLE, REGION]);
+            let err = settings(&vars).unwrap_err().to_string();
+            assert!(err.contains(expected), "{expected:?} not in {err:?}");
+            assert!(!err.contains("secret with"), "{err:?}");
         }
     }
 }

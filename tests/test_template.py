@@ -99,6 +99,8 @@ EXPECTED_ENV = {
     "DELETE_ORPHANED_IDENTITIES",
     "RECONCILE_PAGE_SIZE",
     "HOSTED_ZONE_IDS",
+    "ROUTE53_ROLE_ARN",
+    "ROUTE53_EXTERNAL_ID",
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,
@@ -377,6 +379,11 @@ SCENARIOS: dict[str, dict] = {
         "DeleteIdentityOnOffboard": "false",
         "DeleteOrphanedIdentities": "true",
     },
+    "eu-west-1, zones in a DNS account": {
+        "region": "eu-west-1",
+        "Route53RoleArn": "arn:aws:iam::210987654321:role/dkim-autopilot-dns",
+        "Route53ExternalId": "tenant-7",
+    },
 }
 
 
@@ -421,7 +428,8 @@ def may_delete_identities(r: "Resolver") -> bool:
 
 
 def expected_actions(r: "Resolver") -> set[str]:
-    return EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
+    actions = EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
+    return actions | ({"sts:AssumeRole"} if r.params["Route53RoleArn"] else set())
 
 
 def role_statements(resources: dict, role: str) -> list[dict]:
@@ -1041,6 +1049,62 @@ def check_alarm_actions(tpl: dict) -> list[str]:
     return problems
 
 
+# Route53RoleArn / Route53ExternalId: values src/config.rs accepts, and ones it refuses.
+DNS_ROLE_ARNS_ACCEPTED = ["", "arn:aws:iam::210987654321:role/dkim-autopilot-dns",
+                          "arn:aws-us-gov:iam::210987654321:role/dns/team-a/dkim"]
+DNS_ROLE_ARNS_REFUSED = ["dkim-autopilot-dns", "arn:aws:iam::210987654321:user/dkim",
+                         "arn:aws:sts::210987654321:assumed-role/dkim/s", "arn:aws:iam::2109:role/dkim",
+                         "arn:aws:iam::210987654321:role/"]
+EXTERNAL_IDS_ACCEPTED = ["", "tenant-7", "a=b,c.d@e:f/g-h+i_j", "x" * 1224]
+EXTERNAL_IDS_REFUSED = ["x", "with space", "x" * 1225, "semi;colon"]
+
+
+def check_route53_role(tpl: dict) -> list[str]:
+    """Hosted zones in another account: sts:AssumeRole on exactly Route53RoleArn, only
+    when it is set; both settings reach the function; the external id is NoEcho and
+    refused at deploy time without the role, as the function refuses it."""
+    problems = []
+    params = tpl["Parameters"]
+    for name, accepted, refused in (("Route53RoleArn", DNS_ROLE_ARNS_ACCEPTED, DNS_ROLE_ARNS_REFUSED),
+                                    ("Route53ExternalId", EXTERNAL_IDS_ACCEPTED, EXTERNAL_IDS_REFUSED)):
+        spec = params.get(name, {})
+        if (spec.get("Type"), spec.get("Default")) != ("String", ""):
+            problems.append(f"parameter {name} is {spec!r}, want an optional String defaulting to empty")
+        pattern = spec.get("AllowedPattern", ".*")
+        problems += [f"parameter {name} refuses {v!r}" for v in accepted if not re.fullmatch(pattern, v)]
+        problems += [f"parameter {name} accepts {v!r}" for v in refused if re.fullmatch(pattern, v)]
+    if str(params.get("Route53ExternalId", {}).get("NoEcho")).lower() != "true":
+        problems.append("parameter Route53ExternalId is not NoEcho")
+    env = tpl["Resources"]["DkimAutopilotFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    for var, param in (("ROUTE53_ROLE_ARN", "Route53RoleArn"), ("ROUTE53_EXTERNAL_ID", "Route53ExternalId")):
+        if env.get(var) != {"Ref": param}:
+            problems.append(f"env {var}={env.get(var)!r}, want a Ref to parameter {param}")
+    role = DNS_ROLE_ARNS_ACCEPTED[1]
+    for scen, kw in SCENARIOS.items():
+        for arn in ("", role):
+            r = Resolver(tpl, **{**kw, "Route53RoleArn": arn})
+            res = r.resources()
+            sts = [st for name, rr in res.items() if rr["Type"] == "AWS::IAM::Role"
+                   for st in role_statements(res, name) if "sts:AssumeRole" in as_list(st.get("Action", []))]
+            want = [{"Sid": "AssumeRoute53Role", "Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Resource": arn}] if arn else []
+            if sts != want:
+                problems.append(f"[{scen}, Route53RoleArn {arn!r}] sts:AssumeRole statements {sts!r}, want {want!r}")
+    # The deploy-time rule: an external id without the role is refused, nothing else.
+    for arn in ("", role):
+        for external_id in ("", "tenant-7"):
+            r = Resolver(tpl, Route53RoleArn=arn, Route53ExternalId=external_id)
+            refused = any(
+                r.resolve(rule.get("RuleCondition", True))
+                and not all(r.resolve(a.get("Assert")) for a in rule.get("Assertions", []))
+                for rule in tpl.get("Rules", {}).values()
+            )
+            if refused != (bool(external_id) and not arn):
+                problems.append(f"Route53RoleArn {arn!r} with Route53ExternalId {external_id!r}: "
+                                f"{'refused' if refused else 'accepted'} at deploy time")
+    return problems
+
+
 def check_wildcard_resources_commented(text: str) -> list[str]:
     """Every IAM Resource containing "*" has a YAML comment on the line right
     above its "Resource:" key or right above the list item holding the "*"."""
@@ -1103,6 +1167,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_parameter_groups,
     check_alarms,
     check_alarm_actions,
+    check_route53_role,
 ]
 
 
@@ -1667,6 +1732,53 @@ def m_reconcile_fixed_run_id(t):
         "<aws.scheduler.scheduled-time>", "daily")
 
 
+def _fn_statement_list(t) -> list:
+    return t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def m_assume_role_any(t):
+    _fn_statement(t, "AssumeRoute53Role")["Resource"] = "*"
+
+
+def m_assume_role_always(t):
+    sts = _fn_statement_list(t)
+    i = next(i for i, st in enumerate(sts) if "Fn::If" in st and st["Fn::If"][1].get("Sid") == "AssumeRoute53Role")
+    sts[i] = sts[i]["Fn::If"][1]
+
+
+def m_assume_role_condition_inverted(t):
+    t["Conditions"]["HasRoute53Role"] = {"Fn::Equals": [{"Ref": "Route53RoleArn"}, ""]}
+
+
+def m_assume_role_any_account(t):
+    _fn_statement(t, "AssumeRoute53Role")["Resource"] = {"Fn::Sub": "arn:${AWS::Partition}:iam::*:role/*"}
+
+
+def m_role_env_missing(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["ROUTE53_ROLE_ARN"]
+
+
+def m_external_id_env_swapped(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["ROUTE53_EXTERNAL_ID"] = {
+        "Ref": "Route53RoleArn"}
+
+
+def m_external_id_echoed(t):
+    del t["Parameters"]["Route53ExternalId"]["NoEcho"]
+
+
+def m_external_id_rule_missing(t):
+    del t["Rules"]
+
+
+def m_role_pattern_any_arn(t):
+    t["Parameters"]["Route53RoleArn"]["AllowedPattern"] = "^$|^arn:.+$"
+
+
+def m_external_id_pattern_short(t):
+    t["Parameters"]["Route53ExternalId"]["AllowedPattern"] = "^$|^[\\w+=,.@:/-]{1,64}$"
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_ses_star, check_no_wildcard_actions),
     (m_star_action, check_no_wildcard_actions),
@@ -1779,6 +1891,19 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_reconcile_dry_run, check_reconcile_schedule),
     (m_reconcile_old_schema, check_reconcile_schedule),
     (m_reconcile_fixed_run_id, check_reconcile_schedule),
+    (m_assume_role_any, check_route53_role),
+    (m_assume_role_any, check_function_role),
+    (m_assume_role_always, check_route53_role),
+    (m_assume_role_condition_inverted, check_route53_role),
+    (m_assume_role_condition_inverted, check_function_role),
+    (m_assume_role_any_account, check_route53_role),
+    (m_role_env_missing, check_route53_role),
+    (m_role_env_missing, check_function),
+    (m_external_id_env_swapped, check_route53_role),
+    (m_external_id_echoed, check_route53_role),
+    (m_external_id_rule_missing, check_route53_role),
+    (m_role_pattern_any_arn, check_route53_role),
+    (m_external_id_pattern_short, check_route53_role),
 ]
 
 

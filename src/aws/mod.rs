@@ -12,7 +12,7 @@ pub mod ses;
 pub use calls::CallCounter;
 pub use error::AwsError;
 
-use crate::config::Settings;
+use crate::config::{Route53Role, Settings};
 use crate::core::metrics::Service;
 
 /// The clients one invocation uses, built once at cold start.
@@ -28,16 +28,21 @@ pub struct Aws {
 
 impl Aws {
     /// Clients from the standard AWS configuration (`AWS_REGION`, `AWS_ENDPOINT_URL`,
-    /// credentials); SES may live in another region than the function.
+    /// credentials); SES may live in another region than the function, and Route 53
+    /// may be reached through a role (`ROUTE53_ROLE_ARN`) in another account.
     pub async fn from_env(settings: &Settings) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         let mut ses_config = aws_sdk_ses::config::Builder::from(&shared);
         if let Some(region) = &settings.ses_region {
             ses_config = ses_config.region(aws_sdk_ses::config::Region::new(region.clone()));
         }
+        let mut route53_config = aws_sdk_route53::config::Builder::from(&shared);
+        if let Some(role) = &settings.route53_role {
+            route53_config = route53_config.credentials_provider(assumed_role(&shared, role).await);
+        }
         Self::from_clients(
             aws_sdk_ses::Client::from_conf(ses_config.build()),
-            aws_sdk_route53::Client::new(&shared),
+            aws_sdk_route53::Client::from_conf(route53_config.build()),
             aws_sdk_scheduler::Client::new(&shared),
             aws_sdk_eventbridge::Client::new(&shared),
             settings,
@@ -90,3 +95,24 @@ impl Aws {
         }
     }
 }
+
+/// Credentials of `role`, assumed with STS (same endpoint settings and base credentials
+/// as every other client). The provider is asked again only when the Route 53 client's
+/// identity cache finds the credentials near expiry, so one cold start assumes the role
+/// about once an hour, not once per call.
+async fn assumed_role(
+    shared: &aws_config::SdkConfig,
+    role: &Route53Role,
+) -> aws_config::sts::AssumeRoleProvider {
+    let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.arn.clone())
+        .configure(shared)
+        // What the DNS account's CloudTrail shows as the session.
+        .session_name(SESSION_NAME);
+    if let Some(external_id) = &role.external_id {
+        provider = provider.external_id(external_id.clone());
+    }
+    provider.build().await
+}
+
+/// The role session name the DNS account sees in CloudTrail.
+pub const SESSION_NAME: &str = "dkim-autopilot";

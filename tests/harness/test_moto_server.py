@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -639,11 +640,65 @@ def test_call_log_filters_and_timestamps(controls, strict):
         ("ses", "GetIdentityDkimAttributes", False)]
     times = [c["t"] for c in calls]
     assert before <= times[0] <= times[1] <= times[2] <= after
-    assert set(calls[0]) == {"t", "service", "action", "throttled"}
+    assert set(calls[0]) == {"t", "service", "action", "accessKeyId", "throttled"}
     assert [c["action"] for c in control(controls, "calls?service=ses")[1]["calls"]] == [
         "VerifyDomainDkim", "GetIdentityDkimAttributes"]
     assert control(controls, "calls?service=ses&action=VerifyDomainDkim")[1]["calls"] == calls[:1]
     assert control(controls, "calls?service=sqs")[1] == {"calls": []}
+
+
+def test_call_log_names_the_access_key_each_call_was_signed_with(controls, strict, server):
+    """Calls with credentials from STS AssumeRole are told apart from the caller's own."""
+    role_arn = "arn:aws:iam::210987654321:role/dkim-dns"
+    assumed = strict("sts").assume_role(RoleArn=role_arn, RoleSessionName="harness",
+                                        ExternalId="tenant-7")["Credentials"]
+    assert assumed["AccessKeyId"] != "testing"
+    r53 = boto3.client("route53", endpoint_url=server, region_name="us-east-1",
+                       aws_access_key_id=assumed["AccessKeyId"],
+                       aws_secret_access_key=assumed["SecretAccessKey"],
+                       aws_session_token=assumed["SessionToken"])
+    zone = r53.create_hosted_zone(Name=new_domain("dns"), CallerReference=uuid.uuid4().hex)
+    strict("ses").list_identities()
+    calls = control(controls, "calls")[1]["calls"]
+    assert [(c["service"], c["action"], c["accessKeyId"]) for c in calls] == [
+        ("sts", "AssumeRole", "testing"),
+        ("route53", "CreateHostedZone", assumed["AccessKeyId"]),
+        ("ses", "ListIdentities", "testing")]
+    assert [c["service"] for c in control(
+        controls, f"calls?accessKeyId={assumed['AccessKeyId']}")[1]["calls"]] == ["route53"]
+    # moto files the assumed key under the role's account: the zone is not the caller's.
+    zone_id = zone["HostedZone"]["Id"]
+    assert zone_id not in [z["Id"] for z in strict("route53").list_hosted_zones()["HostedZones"]]
+    assert zone_id in [z["Id"] for z in r53.list_hosted_zones()["HostedZones"]]
+    # A presigned request carries the key in X-Amz-Credential.
+    credential = urllib.parse.quote("AKIDPRESIGNED/20260101/us-east-1/route53/aws4_request", safe="")
+    try:  # moto itself cannot route it without a header; the log is what counts here
+        urllib.request.urlopen(f"{controls}/2013-04-01/hostedzone?X-Amz-Credential={credential}",
+                               timeout=10).read()
+    except urllib.error.HTTPError:
+        pass
+    last = control(controls, "calls")[1]["calls"][-1]
+    assert (last["action"], last["accessKeyId"]) == ("ListHostedZones", "AKIDPRESIGNED")
+
+
+def test_records_in_another_accounts_public_zone_verify_the_domain(aws, server):
+    """SES resolves public DNS: a public zone in a DNS account counts like one of its own."""
+    assumed = aws("sts").assume_role(RoleArn="arn:aws:iam::210987654321:role/dkim-dns",
+                                     RoleSessionName="dns-team")["Credentials"]
+    dns = boto3.client("route53", endpoint_url=server, region_name="us-east-1",
+                       aws_access_key_id=assumed["AccessKeyId"],
+                       aws_secret_access_key=assumed["SecretAccessKey"],
+                       aws_session_token=assumed["SessionToken"])
+    domain = new_domain("x")
+    zone = dns.create_hosted_zone(Name=domain, CallerReference=uuid.uuid4().hex)["HostedZone"]["Id"]
+    tokens = aws("ses").verify_domain_dkim(Domain=domain)["DkimTokens"]
+    assert dkim(aws, domain)["DkimVerificationStatus"] == "Pending"
+    for t in tokens:
+        dns.change_resource_record_sets(HostedZoneId=zone, ChangeBatch={"Changes": [{
+            "Action": "UPSERT", "ResourceRecordSet": {
+                "Name": f"{t}._domainkey.{domain}", "Type": "CNAME", "TTL": 1800,
+                "ResourceRecords": [{"Value": f"{t}.dkim.amazonses.com"}]}}]})
+    assert dkim(aws, domain)["DkimVerificationStatus"] == "Success"
 
 
 def test_latency_delays_aws_calls_not_the_harness(controls, strict):
