@@ -12,6 +12,10 @@ Then the rest of a domain's life: a zone that was there before the function, and
 no event ever names, is onboarded by a reconcile (a `Reconcile Requested` event, then
 each continuation schedule fired as Scheduler would); one of its DKIM CNAMEs is
 deleted after verification, and the next reconcile puts it back.
+A second tenant keeps its DNS outside AWS (`dnsMode` external): the function hands
+its records over, the tenant "publishes" them at its own provider (the demo's DNS
+server on loopback, dnslib), the checks report what public DNS answers, and the
+domain reaches verified.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+from dnslib import CNAME, QTYPE, RCODE, RR
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDPOINT = os.environ["AWS_ENDPOINT_URL"]
@@ -38,6 +44,7 @@ ROLE_ARN = "arn:aws:iam::123456789012:role/dkim-autopilot-scheduler"
 GROUP = "dkim-autopilot"
 BUS = "dkim-autopilot-demo"
 EVENT_FILE = ROOT / "events" / "custom-domain-registered.json"
+EXTERNAL_EVENT_FILE = ROOT / "events" / "custom-domain-registered-external.json"
 # A zone that was in the account before dkim-autopilot; no event ever names it.
 LEGACY_ZONE = "legacy-shop.com"
 
@@ -128,6 +135,31 @@ class RuntimeApi:
         return answer
 
 
+class TenantDns(BaseResolver):
+    """The external tenant's DNS provider: a DNS server on 127.0.0.1 serving the
+    CNAMEs the tenant published (NXDOMAIN for the rest)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, str] = {}
+        quiet = DNSLogger(log="-recv,-send,-request,-reply,-truncated,-error,-data", prefix=False)
+        self.server = DNSServer(self, address="127.0.0.1", port=0, logger=quiet)
+        self.server.start_thread()
+
+    @property
+    def address(self) -> str:
+        host, port = self.server.server.server_address[:2]
+        return f"{host}:{port}"
+
+    def resolve(self, request, handler):
+        reply = request.reply()
+        value = self.records.get(str(request.q.qname).rstrip(".").lower())
+        if value is None:
+            reply.header.rcode = RCODE.NXDOMAIN
+        elif request.q.qtype == QTYPE.CNAME:
+            reply.add_answer(RR(request.q.qname, QTYPE.CNAME, rdata=CNAME(value + "."), ttl=60))
+        return reply
+
+
 def step(n: int, text: str) -> None:
     print(f"\n{BOLD}{n}. {text}{RESET}")
 
@@ -170,18 +202,22 @@ def main() -> int:
                        Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:123456789012:dkim-outcomes"}])
 
     api = RuntimeApi()
+    tenant_dns = TenantDns()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_LAMBDA")}
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api.address, "AWS_LAMBDA_FUNCTION_NAME": "dkim-autopilot",
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_LOG_FORMAT": "json", "SCHEDULER_ROLE_ARN": ROLE_ARN, "SCHEDULE_GROUP": GROUP,
         "EVENT_BUS_NAME": BUS, "AWS_REGION": REGION,
+        # Public DNS, as the function sees it: the external tenant's provider.
+        "DNS_RESOLVERS": tenant_dns.address,
     })
     log_path = ROOT / "target" / "demo-function.log"
     with open(log_path, "w") as log:
         function = subprocess.Popen([os.environ["DKIM_AUTOPILOT_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
             n = run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample)
+            n = external_demo(api, scheduler, sqs, queue_url, tenant_dns, n + 1)
             reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n + 1)
         finally:
             function.terminate()
@@ -224,6 +260,63 @@ def run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample) -> Non
         extra = f"tenant {detail.get('tenantId')}, attempt {detail.get('attempt')}, elapsed {detail.get('elapsedSeconds')} s"
         print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain')}  {DIM}({extra}){RESET}")
     print(f"\n{GREEN}{domain} is DKIM-verified.{RESET}")
+    return n
+
+
+def external_demo(api, scheduler, sqs, queue_url, tenant_dns, n) -> int:
+    """A tenant whose DNS is outside AWS: the records are handed over and watched."""
+    sample = json.loads(EXTERNAL_EVENT_FILE.read_text())
+    domain = sample["detail"]["domain"]
+    step(n, f"Another tenant keeps its DNS elsewhere: {EXTERNAL_EVENT_FILE.relative_to(ROOT)} (dnsMode external)")
+    answer = api.invoke(EXTERNAL_EVENT_FILE.read_text())
+    if answer["outcome"] != "handedOver":
+        raise SystemExit(f"the records were not handed over: {answer}")
+    print(f"     the function answered {GREEN}{answer['outcome']}{RESET}: nothing written to Route 53; "
+          "the tenant is asked (DKIM Records Required) to publish:")
+    records = answer["records"]
+    width = max(len(r["name"]) for r in records)
+    for r in records:
+        print(f"     {r['name']:<{width}}  {r['type']}  {r['value']}  (TTL {r['ttl']})")
+
+    def fire(name: str) -> dict:
+        schedule = scheduler.get_schedule(Name=name, GroupName=GROUP)
+        scheduler.delete_schedule(Name=name, GroupName=GROUP)  # ActionAfterCompletion: DELETE
+        return api.invoke(schedule["Target"]["Input"])
+
+    def show_checks(checks: list[dict]) -> None:
+        for c in checks:
+            found = f" (found {', '.join(c['found'])})" if c.get("found") else ""
+            print(f"     {c['name']:<{width}}  {BOLD}{c['status']}{RESET}{found}")
+
+    n += 1
+    name = answer["followUp"]["scheduleName"]
+    step(n, f"EventBridge Scheduler fires {name}; the tenant has published nothing yet")
+    answer = fire(name)
+    print(f"     SES says {answer.get('dkimStatus')}; the function answered {GREEN}{answer['outcome']}{RESET} "
+          "and looked the records up in public DNS (DKIM Records Pending):")
+    show_checks(answer.get("checks", []))
+
+    n += 1
+    step(n, "The tenant publishes the three CNAMEs at its DNS provider (the demo's DNS server)")
+    for r in records:
+        tenant_dns.records[r["name"].lower()] = r["value"]
+    # The emulator's SES looks only at Route 53: say what real SES would now find.
+    harness(domain, "Success")
+    name = answer["followUp"]["scheduleName"]
+    answer = fire(name)
+    print(f"     EventBridge Scheduler fires {name}: the function answered {GREEN}{answer['outcome']}{RESET}")
+    if answer["outcome"] != "verified":
+        raise SystemExit(f"{domain} was not verified: {answer}")
+
+    n += 1
+    step(n, "What a subscriber of the outcome events received for it")
+    for event in received(sqs, queue_url):
+        detail = event["detail"]
+        extra = f"tenant {detail.get('tenantId')}, attempt {detail.get('attempt')}"
+        if detail.get("counts"):
+            extra += ", " + ", ".join(f"{k} {v}" for k, v in detail["counts"].items() if v)
+        print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain')}  {DIM}({extra}){RESET}")
+    print(f"\n{GREEN}{domain} is DKIM-verified, its DNS never touched by the function.{RESET}")
     return n
 
 

@@ -6,6 +6,7 @@ use crate::core::deferral::DeferralPolicy;
 use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::dkim_record_domain_for;
+use crate::core::request::DnsMode;
 use crate::core::scope::Scope;
 use crate::core::zone::HostedZoneId;
 
@@ -32,6 +33,11 @@ pub struct Settings {
     pub delete_orphaned_identities: bool,
     /// At most this many zones (or identities) per reconcile invocation.
     pub reconcile_page_size: u32,
+    /// `DEFAULT_DNS_MODE`: where a custom event's records go when it does not say.
+    pub default_dns_mode: DnsMode,
+    /// `DNS_RESOLVERS`: who answers the hand-over's public DNS lookups; empty means
+    /// the system's resolvers (`/etc/resolv.conf`).
+    pub dns_resolvers: Vec<std::net::SocketAddr>,
     /// `HOSTED_ZONE_IDS`: the only zones the function may touch (its IAM policy is
     /// narrowed to them too); empty means every zone in the account.
     pub hosted_zone_ids: Vec<HostedZoneId>,
@@ -175,6 +181,14 @@ impl Settings {
             delete_identity_on_offboard: flag(&get, "DELETE_IDENTITY_ON_OFFBOARD", true)?,
             delete_orphaned_identities: flag(&get, "DELETE_ORPHANED_IDENTITIES", false)?,
             reconcile_page_size: number(&get, "RECONCILE_PAGE_SIZE", 100, 1, 100)? as u32,
+            default_dns_mode: match get("DEFAULT_DNS_MODE") {
+                None => DnsMode::Route53,
+                Some(mode) => DnsMode::parse(&mode).map_err(|problem| ConfigError {
+                    variable: "DEFAULT_DNS_MODE",
+                    problem,
+                })?,
+            },
+            dns_resolvers: dns_resolvers(get("DNS_RESOLVERS").as_deref())?,
             hosted_zone_ids,
             route53_role,
         })
@@ -210,6 +224,23 @@ fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53R
         }
     }
     Ok(Some(Route53Role { arn, external_id }))
+}
+
+/// `ip[:port]` items, comma-separated; IPv6 with a port in brackets; port 53 by default.
+fn dns_resolvers(list: Option<&str>) -> Result<Vec<std::net::SocketAddr>, ConfigError> {
+    list.unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<std::net::SocketAddr>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
+                .map_err(|_| ConfigError {
+                    variable: "DNS_RESOLVERS",
+                    problem: format!("item \"{item}\" is not an IP address with an optional port (like 1.1.1.1 or 127.0.0.1:5353)"),
+                })
+        })
+        .collect()
 }
 
 fn number(
@@ -340,6 +371,24 @@ mod tests {
         assert!(s.delete_identity_on_offboard && !s.delete_orphaned_identities);
         assert_eq!(s.reconcile_page_size, 100);
         assert!(s.hosted_zone_ids.is_empty());
+        assert_eq!(s.default_dns_mode, DnsMode::Route53);
+        assert!(s.dns_resolvers.is_empty());
+        let handing_over = settings(&[
+            ROLE,
+            REGION,
+            ("DEFAULT_DNS_MODE", "auto"),
+            ("DNS_RESOLVERS", "127.0.0.1:5353, 1.1.1.1,[::1]:53"),
+        ])
+        .unwrap();
+        assert_eq!(handing_over.default_dns_mode, DnsMode::Auto);
+        assert_eq!(
+            handing_over.dns_resolvers,
+            [
+                "127.0.0.1:5353".parse().unwrap(),
+                "1.1.1.1:53".parse().unwrap(),
+                "[::1]:53".parse().unwrap()
+            ]
+        );
         let narrowed =
             settings(&[ROLE, REGION, ("HOSTED_ZONE_IDS", " Z1 ,/hostedzone/z2,")]).unwrap();
         assert_eq!(
@@ -438,6 +487,14 @@ mod tests {
             (
                 &[ROLE, REGION, ("RECONCILE_PAGE_SIZE", "1000")],
                 "RECONCILE_PAGE_SIZE",
+            ),
+            (
+                &[ROLE, REGION, ("DEFAULT_DNS_MODE", "cloudflare")],
+                "DEFAULT_DNS_MODE is \"cloudflare\"; expected \"route53\", \"external\" or \"auto\"",
+            ),
+            (
+                &[ROLE, REGION, ("DNS_RESOLVERS", "127.0.0.1,dns.google")],
+                "DNS_RESOLVERS item \"dns.google\"",
             ),
             (
                 &[ROLE, REGION, ("DEFERRAL_DELAY_SECONDS", "5")],

@@ -14,6 +14,7 @@ use crate::core::inbound::{parse_invocation, Invocation};
 use crate::core::metrics::InvocationMetrics;
 use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
 use crate::core::rejection::Rejection;
+use crate::dns::PublicDns;
 use crate::workflow::{defer, run, Context, Response, Stop};
 
 /// The invocation failed in a way that may pass on retry; Lambda will retry it.
@@ -34,6 +35,7 @@ impl From<RetryableError> for Diagnostic {
 /// parsing. Every invocation leaves its metrics in the log.
 pub async fn handle(
     aws: &Aws,
+    dns: &PublicDns,
     settings: &Settings,
     event: LambdaEvent<Box<RawValue>>,
 ) -> Result<Response, RetryableError> {
@@ -43,6 +45,7 @@ pub async fn handle(
         function_arn: &event.context.invoked_function_arn,
         now: Utc::now(),
         deadline: Some(deadline_of(&event.context)),
+        dns,
     };
     let calls_before = aws.calls.snapshot();
     let result = handle_payload(&cx, event.payload.get()).await;

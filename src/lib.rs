@@ -6,5 +6,6 @@
 pub mod aws;
 pub mod config;
 pub mod core;
+pub mod dns;
 pub mod handler;
 pub mod workflow;

@@ -2,6 +2,7 @@
 
 use dkim_autopilot::aws::Aws;
 use dkim_autopilot::config::Settings;
+use dkim_autopilot::dns::PublicDns;
 use dkim_autopilot::handler::handle;
 use lambda_runtime::{service_fn, Error};
 
@@ -17,5 +18,6 @@ async fn main() -> Result<(), Error> {
         }
     };
     let aws = Aws::from_env(&settings).await;
-    lambda_runtime::run(service_fn(|event| handle(&aws, &settings, event))).await
+    let dns = PublicDns::new(&settings.dns_resolvers);
+    lambda_runtime::run(service_fn(|event| handle(&aws, &dns, &settings, event))).await
 }

@@ -206,6 +206,7 @@ async fn run(mocks: &Mocks, payload: &str) -> Result<Response, String> {
         function_arn: FUNCTION_ARN,
         now: Utc::now(),
         deadline: None,
+        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await

@@ -40,6 +40,7 @@ async fn invoke_with(
         function_arn: FUNCTION_ARN,
         now,
         deadline: None,
+        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await

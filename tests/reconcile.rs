@@ -34,6 +34,7 @@ async fn invoke_with(aws: &Aws, settings: &Settings, payload: &str) -> Value {
         function_arn: FUNCTION_ARN,
         now: Utc::now(),
         deadline: None,
+        dns: &dkim_autopilot::dns::PublicDns::new(&settings.dns_resolvers),
     };
     let response = dkim_autopilot::handler::handle_payload(&cx, payload)
         .await
@@ -453,6 +454,44 @@ async fn orphans_are_deleted_only_when_asked() {
     let identities = ses_identities().await;
     assert!(!identities.contains(&orphan));
     assert!(identities.contains(&kept));
+}
+
+/// A domain handed over to its tenant's own DNS has no zone here and is no orphan:
+/// while its chain runs, and once SES verified it and public DNS serves its records.
+#[tokio::test]
+async fn handed_over_domains_are_not_orphans() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let dns = support::dns::LoopbackDns::start().await;
+    let address = dns.address.to_string();
+    let settings = settings_with(&[
+        ("DELETE_ORPHANED_IDENTITIES", "true"),
+        ("DNS_RESOLVERS", address.as_str()),
+    ]);
+    let aws = aws().await;
+    let hand_over = |domain: &str| custom_event(json!({"domain": domain, "dnsMode": "external"}));
+    let watched = unique_domain("handed-watched");
+    let answer = invoke_with(&aws, &settings, &hand_over(&watched)).await;
+    assert_eq!(answer["outcome"], "handedOver", "{answer}");
+    let verified = unique_domain("handed-verified");
+    let answer = invoke_with(&aws, &settings, &hand_over(&verified)).await;
+    for record in answer["records"].as_array().unwrap() {
+        dns.serve(
+            record["name"].as_str().unwrap(),
+            support::dns::Served::Cname(record["value"].as_str().unwrap().to_owned()),
+        );
+    }
+    force_dkim_status(&verified, Some("Success")).await;
+    // Its chain is over: only public DNS says where its records are.
+    complete_schedule(&format!("dkim-{verified}-1")).await;
+    let orphan = unique_domain("gone");
+    identity(&orphan).await;
+
+    let (done, _) = run_to_the_end(&aws, &settings, &reconcile_requested(false)).await;
+    assert_eq!(done["counts"]["orphaned"], 1, "{done}");
+    let identities = ses_identities().await;
+    assert!(!identities.contains(&orphan));
+    assert!(identities.contains(&watched) && identities.contains(&verified));
 }
 
 #[tokio::test]

@@ -136,6 +136,7 @@ OUTCOME_VALUES = {
     "published", "retryLater", "verified", "waiting", "restarted", "verificationFailed",
     "timedOut", "rejected", "ignored", "deferred", "deferralsExhausted", "failedInvocation",
     "skipped", "removed", "reconcileContinues", "reconcileFinished",
+    "handedOver", "awaitingRecords",
 }
 
 # The outcome events' detail-types (src/core/outcome.rs).
@@ -143,6 +144,7 @@ OUTCOME_DETAIL_TYPES = [
     "DKIM Records Published", "DKIM Verified", "DKIM Verification Failed",
     "DKIM Verification Timed Out", "Domain Rejected", "Domain Skipped",
     "DKIM Drift Repaired", "Domain Orphaned", "DKIM Removed", "Reconcile Finished",
+    "DKIM Records Required", "DKIM Records Pending",
 ]
 
 # The recurring reconcile: the payload src/core/reconcile.rs reads (runId is the

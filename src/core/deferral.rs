@@ -14,7 +14,7 @@ use super::follow_up::{
 };
 use super::reconcile::ReconcileRun;
 use super::rejection::Rejection;
-use super::request::{OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
+use super::request::{DnsMode, OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 
 pub const SCHEMA: &str = "dkim-autopilot/deferred";
 pub const VERSION: u32 = 1;
@@ -225,6 +225,9 @@ pub struct OnboardPayload {
     pub trigger: TriggerPayload,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The custom event's `dnsMode`; absent in payloads written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_mode: Option<DnsMode>,
     pub started_at: DateTime<Utc>,
 }
 
@@ -265,6 +268,7 @@ impl Deferred {
                     tenant_id: request.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
                     trigger,
                     source,
+                    dns_mode: request.dns_mode,
                     started_at: *started_at,
                 })
             }
@@ -393,6 +397,7 @@ pub fn validate_onboard(payload: OnboardPayload) -> Result<Work, Rejection> {
     };
     Ok(Work::Onboard {
         request: OnboardRequest {
+            dns_mode: payload.dns_mode,
             domain,
             hosted_zone_id,
             tenant_id,
@@ -416,6 +421,7 @@ mod tests {
     fn onboarding(domain: &str) -> Work {
         Work::Onboard {
             request: OnboardRequest {
+                dns_mode: None,
                 domain: DomainName::parse(domain).unwrap(),
                 hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
                 tenant_id: Some(TenantId::parse("acme").unwrap()),
@@ -430,6 +436,7 @@ mod tests {
     fn check(domain: &str, attempt: u32) -> Work {
         Work::FollowUp(FollowUp {
             stage: Stage::Verify,
+            dns_mode: DnsMode::Route53,
             domain: DomainName::parse(domain).unwrap(),
             hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
             tenant_id: None,
@@ -547,6 +554,7 @@ mod tests {
             tenant_id: None,
             trigger,
             source: source.map(str::to_owned),
+            dns_mode: None,
             started_at: t("2026-11-28T10:00:00Z"),
         };
         assert!(validate_onboard(payload("com", TriggerPayload::HostedZoneCreated, None)).is_err());

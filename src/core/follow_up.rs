@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 use super::domain::DomainName;
 use super::records::DkimTokens;
 use super::rejection::Rejection;
+use super::request::DnsMode;
 use super::zone::HostedZoneId;
 
 pub const SCHEMA: &str = "dkim-autopilot/follow-up";
@@ -46,6 +47,10 @@ pub struct FollowUpPayload {
     /// The tokens whose records this function published: what it owns in the zone.
     #[serde(default)]
     pub tokens: Vec<String>,
+    /// `external`: the records were handed to the tenant. Absent (payloads written
+    /// before hand-over existed, and every Route 53 chain): `route53`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_mode: Option<DnsMode>,
 }
 
 /// A follow-up whose every field was checked.
@@ -58,7 +63,10 @@ pub struct FollowUp {
     pub attempt: u32,
     pub restarts: u32,
     pub onboarding_started_at: DateTime<Utc>,
+    /// The tokens whose records were published (handed over, in external mode).
     pub published_tokens: Option<DkimTokens>,
+    /// `Route53` or `External`, never `Auto`: decided when onboarding began.
+    pub dns_mode: DnsMode,
 }
 
 impl FollowUp {
@@ -78,6 +86,7 @@ impl FollowUp {
                 .as_ref()
                 .map(DkimTokens::to_strings)
                 .unwrap_or_default(),
+            dns_mode: (self.dns_mode == DnsMode::External).then_some(DnsMode::External),
         }
     }
 
@@ -157,14 +166,32 @@ pub fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejectio
                 .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
         ),
     };
-    if payload.stage == Stage::Verify && (hosted_zone_id.is_none() || published_tokens.is_none()) {
-        return Err(in_context(Rejection::invalid_event(
-            "stage",
-            "\"verify\" needs hostedZoneId and the three published tokens",
-        )));
+    let dns_mode = payload.dns_mode.unwrap_or(DnsMode::Route53);
+    let verify = payload.stage == Stage::Verify;
+    let handed_over_ok = verify && hosted_zone_id.is_none() && published_tokens.is_some();
+    let route53_ok = !verify || (hosted_zone_id.is_some() && published_tokens.is_some());
+    match dns_mode {
+        DnsMode::Auto => {
+            return Err(in_context(Rejection::invalid_event(
+                "dnsMode",
+                "is \"auto\"; a follow-up is \"route53\" or \"external\"",
+            )))
+        }
+        DnsMode::External if !handed_over_ok => return Err(in_context(Rejection::invalid_event(
+            "dnsMode",
+            "\"external\" needs stage \"verify\", the three handed-over tokens and no hostedZoneId",
+        ))),
+        DnsMode::Route53 if !route53_ok => {
+            return Err(in_context(Rejection::invalid_event(
+                "stage",
+                "\"verify\" needs hostedZoneId and the three published tokens",
+            )))
+        }
+        _ => {}
     }
     Ok(FollowUp {
         stage: payload.stage,
+        dns_mode,
         domain,
         hosted_zone_id,
         tenant_id,
@@ -499,6 +526,7 @@ mod tests {
     fn payload_round_trips_and_rejects_unknown_fields() {
         let follow_up = FollowUp {
             stage: Stage::Verify,
+            dns_mode: DnsMode::Route53,
             domain: domain("example.com"),
             hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
             tenant_id: Some(TenantId::parse("tenant-42").unwrap()),

@@ -4,6 +4,7 @@
 pub mod deferral;
 pub mod domain;
 pub mod follow_up;
+pub mod handover;
 pub mod inbound;
 pub mod metrics;
 pub mod offboarding;

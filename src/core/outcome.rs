@@ -19,6 +19,8 @@ pub enum OutcomeKind {
     DomainOrphaned,
     Removed,
     ReconcileFinished,
+    RecordsRequired,
+    RecordsPending,
 }
 
 impl OutcomeKind {
@@ -34,6 +36,8 @@ impl OutcomeKind {
             Self::DomainOrphaned => "Domain Orphaned",
             Self::Removed => "DKIM Removed",
             Self::ReconcileFinished => "Reconcile Finished",
+            Self::RecordsRequired => "DKIM Records Required",
+            Self::RecordsPending => "DKIM Records Pending",
         }
     }
 }
@@ -83,6 +87,12 @@ pub struct OutcomeDetail {
     pub counts: Option<serde_json::Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub planned: Option<serde_json::Value>,
+    /// `DKIM Records Required`: the records the tenant must publish.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<serde_json::Value>,
+    /// `DKIM Records Pending`: what public DNS answered for each record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,7 +14,43 @@ pub struct OnboardRequest {
     pub domain: DomainName,
     pub hosted_zone_id: Option<HostedZoneId>,
     pub tenant_id: Option<TenantId>,
+    /// `detail.dnsMode` of a custom event; `None`: the `DEFAULT_DNS_MODE` setting.
+    /// Every other trigger is Route 53, whatever this says.
+    pub dns_mode: Option<DnsMode>,
     pub trigger: Trigger,
+}
+
+/// Where a domain's DKIM records go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum DnsMode {
+    /// Written into this account's (or the DNS account's) Route 53 zone: today's behaviour.
+    Route53,
+    /// Handed to the tenant, who publishes them at their own DNS provider; watched in public DNS.
+    External,
+    /// Route 53 when a usable public zone contains the domain, else external.
+    Auto,
+}
+
+impl DnsMode {
+    pub const NAMES: &'static str = "\"route53\", \"external\" or \"auto\"";
+
+    pub fn parse(text: &str) -> Result<Self, String> {
+        match text {
+            "route53" => Ok(Self::Route53),
+            "external" => Ok(Self::External),
+            "auto" => Ok(Self::Auto),
+            other => Err(format!("is \"{other}\"; expected {}", Self::NAMES)),
+        }
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Route53 => "route53",
+            Self::External => "external",
+            Self::Auto => "auto",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -144,6 +144,7 @@ mod tests {
     fn chain(domain: &str, started: &str) -> FollowUp {
         FollowUp {
             stage: Stage::Verify,
+            dns_mode: crate::core::request::DnsMode::Route53,
             domain: d(domain),
             hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
             tenant_id: None,
@@ -228,6 +229,7 @@ mod tests {
         };
         let onboarding = |started: &str| Work::Onboard {
             request: OnboardRequest {
+                dns_mode: None,
                 domain: d("example.com"),
                 hosted_zone_id: None,
                 tenant_id: None,
@@ -284,6 +286,7 @@ mod tests {
                 schedule_name(
                     &Work::Onboard {
                         request: OnboardRequest {
+                            dns_mode: None,
                             domain: follow_up.domain.clone(),
                             hosted_zone_id: None,
                             tenant_id: None,

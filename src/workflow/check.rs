@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
+use super::handover;
 use super::publish::{
     announce, apply_repair, delete_records, domain_schedules, publish_and_schedule,
     remove_schedules_ended_by, schedule, skip, wait_for_zone, wanted_records, Reason,
@@ -26,6 +27,7 @@ use crate::core::outcome::OutcomeKind;
 use crate::core::policy::Verdict;
 use crate::core::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
 use crate::core::rejection::{RejectReason, Rejection};
+use crate::core::request::DnsMode;
 use crate::core::scope::Skip;
 use crate::core::tombstone::{read_tombstone, Tombstone};
 use crate::core::zone::{HostedZoneId, ZoneProblem};
@@ -51,7 +53,10 @@ pub async fn check(cx: &Context<'_>, follow_up: FollowUp) -> Result<Response, St
         follow_up.hosted_zone_id.clone(),
         follow_up.published_tokens.clone(),
     ) {
-        (Stage::Verify, Some(zone), Some(published)) => {
+        // A handed-over chain has no zone: it never writes DNS.
+        (Stage::Verify, zone, Some(published))
+            if zone.is_some() || follow_up.dns_mode == DnsMode::External =>
+        {
             let (state, tombstone) =
                 tokio::try_join!(cx.aws.ses.dkim_state(&domain), tombstone_of(cx, &domain))
                     .map_err(stop)?;
@@ -210,10 +215,11 @@ async fn end_chain(
     })
 }
 
+/// `zone`: `None` when the records were handed over.
 async fn verify(
     cx: &Context<'_>,
     follow_up: FollowUp,
-    zone: HostedZoneId,
+    zone: Option<HostedZoneId>,
     published: DkimTokens,
     state: DkimState,
 ) -> Result<Response, Stop> {
@@ -230,8 +236,8 @@ async fn verify(
         cx.now,
     );
     info!(domain = %domain, tenant_id = tenant.as_deref(), attempt = follow_up.attempt, dkim_status = status, verdict = ?verdict, "DKIM check");
-    match verdict {
-        Verdict::Verified => {
+    match (verdict, zone) {
+        (Verdict::Verified, _) => {
             let tokens = state.tokens.as_ref().unwrap_or(&published);
             announce(
                 cx,
@@ -251,7 +257,7 @@ async fn verify(
                     .max(0),
             })
         }
-        Verdict::TimedOut => {
+        (Verdict::TimedOut, _) => {
             let hours = policy.verification_window.num_hours();
             let reason =
                 format!("SES still reports {status} {hours} hours after onboarding started");
@@ -271,7 +277,7 @@ async fn verify(
                 reason,
             })
         }
-        Verdict::GiveUp { reason } => {
+        (Verdict::GiveUp { reason }, _) => {
             let kind = OutcomeKind::VerificationFailed;
             announce(
                 cx,
@@ -288,7 +294,21 @@ async fn verify(
                 reason,
             })
         }
-        Verdict::KeepWaiting { next_check_at } => {
+        (Verdict::KeepWaiting { next_check_at }, None) => {
+            handover::keep_waiting(
+                cx,
+                follow_up,
+                published,
+                state.tokens,
+                status,
+                next_check_at,
+            )
+            .await
+        }
+        (Verdict::Restart { next_check_at }, None) => {
+            handover::restart(cx, follow_up, published, status, next_check_at).await
+        }
+        (Verdict::KeepWaiting { next_check_at }, Some(zone)) => {
             // SES's own tokens win: someone may have re-verified the domain by hand.
             let current = state.tokens.unwrap_or_else(|| published.clone());
             let next = FollowUp {
@@ -318,7 +338,7 @@ async fn verify(
                 follow_up,
             })
         }
-        Verdict::Restart { next_check_at } => {
+        (Verdict::Restart { next_check_at }, Some(zone)) => {
             // A restart always means writing: the tag first, before SES is asked again.
             if zone_opted_out(cx, &zone).await.map_err(stop)? {
                 return skip_opted_out(cx, &follow_up, &zone).await;

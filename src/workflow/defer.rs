@@ -103,6 +103,7 @@ fn about(work: Work) -> Option<FollowUp> {
             started_at,
         } => Some(FollowUp {
             stage: Stage::Verify,
+            dns_mode: crate::core::request::DnsMode::Route53,
             domain: request.domain,
             hosted_zone_id: request.hosted_zone_id,
             tenant_id: request.tenant_id,

@@ -3,6 +3,7 @@
 
 mod check;
 mod defer;
+mod handover;
 mod offboard;
 mod onboard;
 mod publish;
@@ -34,6 +35,8 @@ pub struct Context<'a> {
     /// When the invocation must have answered (Lambda's deadline); `None`: no limit.
     /// Long work (a reconcile page) stops in time and hands the rest to a schedule.
     pub deadline: Option<std::time::Instant>,
+    /// Public DNS, where handed-over records are looked up.
+    pub dns: &'a crate::dns::PublicDns,
 }
 
 /// Why a workflow stopped short.
@@ -75,6 +78,21 @@ pub enum Response {
         domain: String,
         hosted_zone_id: String,
         records: Vec<CnameRecord>,
+        follow_up: FollowUpRef,
+    },
+    /// The records were handed to the tenant (`DKIM Records Required`).
+    HandedOver {
+        domain: String,
+        records: Vec<crate::core::handover::HandedOverRecord>,
+        follow_up: FollowUpRef,
+    },
+    /// Handed-over records SES has not found yet; `checks` when this check looked
+    /// them up (`reported`: a `DKIM Records Pending` event went out).
+    AwaitingRecords {
+        domain: String,
+        dkim_status: String,
+        reported: bool,
+        checks: Vec<crate::core::handover::RecordCheck>,
         follow_up: FollowUpRef,
     },
     RetryLater {
@@ -173,6 +191,8 @@ impl Response {
         match self {
             Self::Published { .. } => "published",
             Self::RetryLater { .. } => "retryLater",
+            Self::HandedOver { .. } => "handedOver",
+            Self::AwaitingRecords { .. } => "awaitingRecords",
             Self::Verified { .. } => "verified",
             Self::Waiting { .. } => "waiting",
             Self::Restarted { .. } => "restarted",

@@ -1,14 +1,17 @@
 //! Onboarding: a new domain appeared. Find its zone, ask SES for Easy DKIM tokens,
-//! publish the three CNAMEs and schedule the first check.
+//! publish the three CNAMEs and schedule the first check. A domain whose DNS lives
+//! elsewhere (`dnsMode` external, or auto without a zone) has its records handed over.
 
 use chrono::{DateTime, Utc};
 
+use super::handover::hand_over;
 use super::publish::{publish_and_schedule, skip, wait_for_zone};
 use super::zones::{find_usable_zone, Usable};
 use super::{Context, Response, Stop};
 use crate::core::follow_up::{FollowUp, Stage};
-use crate::core::inbound::OnboardRequest;
+use crate::core::inbound::{OnboardRequest, Trigger};
 use crate::core::rejection::{RejectReason, Rejection};
+use crate::core::request::DnsMode;
 use crate::core::scope::Skip;
 use crate::core::zone::ZoneProblem;
 
@@ -20,6 +23,7 @@ pub async fn onboard(
 ) -> Result<Response, Stop> {
     let follow_up = FollowUp {
         stage: Stage::Verify,
+        dns_mode: DnsMode::Route53,
         domain: request.domain,
         hosted_zone_id: request.hosted_zone_id,
         tenant_id: request.tenant_id,
@@ -41,11 +45,22 @@ pub async fn onboard(
         .await
         .map_err(stop);
     }
+    // Only an application's own event may hand records over; AWS's triggers mean Route 53.
+    let mode = match request.trigger {
+        Trigger::Custom { .. } => request.dns_mode.unwrap_or(cx.settings.default_dns_mode),
+        _ => DnsMode::Route53,
+    };
+    if mode == DnsMode::External {
+        return hand_over(cx, follow_up).await;
+    }
     // The zone comes first: a domain we cannot publish for must not become an SES identity.
     let zone = find_usable_zone(cx, &follow_up.domain, follow_up.hosted_zone_id.as_ref())
         .await
         .map_err(stop)?;
     match zone {
+        Err(ZoneProblem::NoneFound { .. }) if mode == DnsMode::Auto => {
+            hand_over(cx, follow_up).await
+        }
         Ok(Usable::Yes(zone)) => publish_and_schedule(cx, follow_up, zone.id).await,
         Ok(Usable::OptedOut(zone)) => skip(
             cx,

@@ -182,6 +182,7 @@ async fn reconcile_zones(
         };
         let about = FollowUp {
             stage: Stage::Verify,
+            dns_mode: crate::core::request::DnsMode::Route53,
             domain: domain.clone(),
             hosted_zone_id: Some(zone.id.clone()),
             tenant_id: None,
@@ -286,6 +287,7 @@ async fn act(
     let work = match &action {
         ZoneAction::Onboard => Work::Onboard {
             request: OnboardRequest {
+                dns_mode: None,
                 domain: domain.clone(),
                 hosted_zone_id: Some(zone.id.clone()),
                 tenant_id: None,
@@ -397,6 +399,7 @@ async fn identities_page(
         .await?;
     let budget = cx.settings.reconcile_page_size as usize;
     let mut position = skip_done as usize;
+    let mut no_zone = Vec::new();
     for identity in identities.iter().skip(skip_done as usize).take(budget) {
         if position > skip_done as usize && near_deadline(cx) {
             break;
@@ -411,7 +414,12 @@ async fn identities_page(
         if find_zone(cx, &domain, None).await?.is_ok() {
             continue;
         }
-        orphaned(cx, run, &domain).await?;
+        no_zone.push(domain);
+    }
+    // Handed over to a tenant's own DNS: no zone here, and not an orphan.
+    let elsewhere = super::handover::living_elsewhere(cx, &no_zone).await?;
+    for domain in no_zone.iter().filter(|d| !elsewhere.contains(d)) {
+        orphaned(cx, run, domain).await?;
     }
     Ok(if position < identities.len() {
         Some(Cursor::Identities {

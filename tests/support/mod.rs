@@ -2,6 +2,7 @@
 //! `scripts/test.sh`), unique names per test, and readers of the emulator's state.
 #![allow(dead_code)]
 
+pub mod dns;
 pub mod runtime_api;
 
 use std::collections::BTreeMap;
@@ -129,6 +130,7 @@ pub async fn invoke_at(aws: &Aws, payload: &str, now: DateTime<Utc>) -> Result<R
         function_arn: FUNCTION_ARN,
         now,
         deadline: None,
+        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await

@@ -36,6 +36,7 @@ pub(super) fn create_hosted_zone(detail: &Fields) -> Result<Invocation, Rejectio
         });
     }
     Ok(Invocation::Onboard(OnboardRequest {
+        dns_mode: None,
         domain,
         hosted_zone_id: Some(hosted_zone_id),
         tenant_id: None,
@@ -65,6 +66,7 @@ pub(super) fn route53_domains(detail: &Fields) -> Result<Invocation, Rejection> 
     let domain = DomainName::parse(domain_name(&detail.object("requestParameters")?)?)?;
     Ok(if onboard {
         Invocation::Onboard(OnboardRequest {
+            dns_mode: None,
             domain,
             hosted_zone_id: None,
             tenant_id: None,

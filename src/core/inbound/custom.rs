@@ -7,16 +7,37 @@ use crate::core::domain::DomainName;
 use crate::core::follow_up::TenantId;
 use crate::core::reconcile::ReconcileRun;
 use crate::core::rejection::Rejection;
-use crate::core::request::{OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
+use crate::core::request::{DnsMode, OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 use crate::core::zone::HostedZoneId;
 
-/// `Domain Registered`: onboard `detail.domain`.
+/// `Domain Registered`: onboard `detail.domain`, its records in Route 53 or handed
+/// over (`detail.dnsMode`).
 pub(super) fn domain_registered(source: &str, detail: &Fields) -> Result<Invocation, Rejection> {
     let (domain, hosted_zone_id, tenant_id) = domain_zone_tenant(source, detail)?;
+    let in_context = |r: Rejection| {
+        r.with_domain(domain.as_str())
+            .with_tenant(tenant_id.as_ref().map(|t| t.as_str().to_owned()))
+    };
+    let dns_mode = detail
+        .optional_str("dnsMode")?
+        .map(|m| {
+            DnsMode::parse(m).map_err(|e| in_context(Rejection::invalid_event("detail.dnsMode", e)))
+        })
+        .transpose()?;
+    if let (Some(DnsMode::External), Some(zone)) = (dns_mode, &hosted_zone_id) {
+        return Err(in_context(Rejection::invalid_event(
+            "detail.dnsMode",
+            format!(
+                "is \"external\" but detail.hostedZoneId names Route 53 zone {zone}; \
+                 send one or the other"
+            ),
+        )));
+    }
     Ok(Invocation::Onboard(OnboardRequest {
         domain,
         hosted_zone_id,
         tenant_id,
+        dns_mode,
         trigger: Trigger::Custom {
             source: source.to_owned(),
         },

@@ -405,6 +405,101 @@ mod tests {
     }
 
     #[test]
+    fn dns_mode_is_read_from_custom_events_only() {
+        use crate::core::request::DnsMode;
+        let mode = |detail: Value| onboard(&custom(detail)).dns_mode;
+        assert_eq!(mode(json!({"domain": "example.com"})), None);
+        assert_eq!(
+            mode(json!({"domain": "example.com", "dnsMode": "external"})),
+            Some(DnsMode::External)
+        );
+        assert_eq!(
+            mode(json!({"domain": "example.com", "dnsMode": "auto", "hostedZoneId": "Z1"})),
+            Some(DnsMode::Auto)
+        );
+        assert_eq!(
+            mode(json!({"domain": "example.com", "dnsMode": "route53", "hostedZoneId": "Z1"})),
+            Some(DnsMode::Route53)
+        );
+        let unknown = rejected(&custom(
+            json!({"domain": "example.com", "tenantId": "t-1", "dnsMode": "cloudflare"}),
+        ));
+        let text = unknown.to_string();
+        assert!(
+            text.contains("detail.dnsMode") && text.contains("\"cloudflare\""),
+            "{text}"
+        );
+        assert_eq!(unknown.domain.as_deref(), Some("example.com"));
+        assert_eq!(unknown.tenant_id.as_deref(), Some("t-1"));
+        let not_text = rejected(&custom(json!({"domain": "example.com", "dnsMode": 1})));
+        assert!(
+            not_text.to_string().contains("detail.dnsMode"),
+            "{not_text}"
+        );
+        let contradiction = rejected(&custom(
+            json!({"domain": "example.com", "dnsMode": "external", "hostedZoneId": "Z1"}),
+        ))
+        .to_string();
+        assert!(
+            contradiction.contains("detail.dnsMode") && contradiction.contains("hostedZoneId"),
+            "{contradiction}"
+        );
+    }
+
+    #[test]
+    fn external_follow_ups_carry_no_zone_and_the_handed_over_tokens() {
+        use crate::core::request::DnsMode;
+        let external = json!({
+            "schema": crate::core::follow_up::SCHEMA, "version": 1, "stage": "verify",
+            "domain": "example.com", "attempt": 1, "restarts": 0, "dnsMode": "external",
+            "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a", "b", "c"]
+        });
+        let Invocation::FollowUp(f) = parse_invocation(&external.to_string()).unwrap() else {
+            panic!("expected a follow-up")
+        };
+        assert_eq!(f.dns_mode, DnsMode::External);
+        assert!(f.hosted_zone_id.is_none());
+        assert_eq!(
+            parse_invocation(&f.to_input()).unwrap(),
+            Invocation::FollowUp(f)
+        );
+        for (field, value, expected) in [
+            ("hostedZoneId", json!("Z1"), "no hostedZoneId"),
+            ("tokens", json!([]), "handed-over tokens"),
+            ("stage", json!("awaitZone"), "needs stage"),
+            ("dnsMode", json!("auto"), "is \"auto\""),
+            ("dnsMode", json!("bind"), "malformed"),
+        ] {
+            let mut bad = external.clone();
+            bad[field] = value;
+            let text = rejected(&bad.to_string()).to_string();
+            assert!(
+                text.contains(expected),
+                "{field}: {expected:?} not in {text:?}"
+            );
+        }
+        // A Route 53 chain's payload is unchanged: no dnsMode written.
+        let route53 = include_str!("../../../tests/fixtures/payloads/follow-up-v1-verify.json");
+        let Invocation::FollowUp(f) = parse_invocation(route53).unwrap() else {
+            panic!("expected a follow-up")
+        };
+        assert_eq!(f.dns_mode, DnsMode::Route53);
+        assert!(!f.to_input().contains("dnsMode"));
+    }
+
+    #[test]
+    fn cloudtrail_triggers_never_carry_a_dns_mode() {
+        let detail = json!({
+            "eventSource": "route53.amazonaws.com", "eventName": "CreateHostedZone",
+            "requestParameters": {"name": "example.com", "dnsMode": "external"},
+            "responseElements": {"hostedZone": {"id": "/hostedzone/Z1", "name": "example.com."}}
+        });
+        let r = onboard(&envelope("aws.route53", CLOUDTRAIL_DETAIL_TYPE, detail));
+        assert_eq!(r.dns_mode, None);
+        assert_eq!(r.trigger, Trigger::HostedZoneCreated);
+    }
+
+    #[test]
     fn follow_up_round_trips_and_is_validated() {
         let payload = json!({
             "schema": crate::core::follow_up::SCHEMA, "version": 1, "stage": "verify", "domain": "example.com",
@@ -465,6 +560,14 @@ mod tests {
             (
                 "deferred-v1-follow-up",
                 include_str!("../../../tests/fixtures/payloads/deferred-v1-follow-up.json"),
+            ),
+            (
+                "follow-up-v1-external",
+                include_str!("../../../tests/fixtures/payloads/follow-up-v1-external.json"),
+            ),
+            (
+                "deferred-v1-onboard-external",
+                include_str!("../../../tests/fixtures/payloads/deferred-v1-onboard-external.json"),
             ),
         ];
         let on_disk = std::fs::read_dir(concat!(

@@ -1,0 +1,260 @@
+//! Hand-over: the records a tenant publishes at its own DNS provider, what public
+//! DNS answers for each of them, and when the tenant is told. Pure: the lookups
+//! themselves are the `dns` adapter's.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::policy::backoff_after;
+use super::records::CnameRecord;
+
+/// One record as the tenant is asked to publish it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HandedOverRecord {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub value: String,
+    /// A suggestion (`DKIM_RECORD_TTL`): the tenant's provider may impose its own.
+    pub ttl: i64,
+}
+
+impl From<&CnameRecord> for HandedOverRecord {
+    fn from(record: &CnameRecord) -> Self {
+        Self {
+            name: record.name.clone(),
+            record_type: "CNAME",
+            value: record.value.clone(),
+            ttl: record.ttl,
+        }
+    }
+}
+
+/// What a resolver answered for one name: the only thing the adapter hands in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnsAnswer {
+    /// The CNAME targets found, as the wire spelled them.
+    Cnames(Vec<String>),
+    /// NXDOMAIN, or the name exists without a CNAME.
+    NoRecord,
+    /// Timeout, SERVFAIL, refused, no resolver reachable: nothing can be concluded.
+    Failed(String),
+}
+
+/// The verdict on one record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(
+    tag = "status",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
+pub enum RecordStatus {
+    Present,
+    Missing,
+    WrongValue {
+        found: Vec<String>,
+    },
+    /// A DNS failure is never a verdict.
+    CouldNotCheck {
+        reason: String,
+    },
+}
+
+/// One record, what it should hold, and what public DNS says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordCheck {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub record_type: &'static str,
+    pub expected: String,
+    #[serde(flatten)]
+    pub status: RecordStatus,
+}
+
+/// Compare what DNS answered for `wanted.name` with `wanted.value`: DNS names are
+/// case-insensitive and a trailing dot only says "fully qualified".
+pub fn diagnose(wanted: &CnameRecord, answer: &DnsAnswer) -> RecordCheck {
+    let status = match answer {
+        DnsAnswer::Failed(reason) => RecordStatus::CouldNotCheck {
+            reason: reason.clone(),
+        },
+        DnsAnswer::NoRecord => RecordStatus::Missing,
+        DnsAnswer::Cnames(found) if found.is_empty() => RecordStatus::Missing,
+        DnsAnswer::Cnames(found) if found.iter().all(|f| same_name(f, &wanted.value)) => {
+            RecordStatus::Present
+        }
+        DnsAnswer::Cnames(found) => RecordStatus::WrongValue {
+            found: found.iter().map(|f| canonical(f)).collect(),
+        },
+    };
+    RecordCheck {
+        name: wanted.name.clone(),
+        record_type: "CNAME",
+        expected: wanted.value.clone(),
+        status,
+    }
+}
+
+fn canonical(name: &str) -> String {
+    name.trim_end_matches('.').to_ascii_lowercase()
+}
+
+fn same_name(a: &str, b: &str) -> bool {
+    canonical(a) == canonical(b)
+}
+
+/// How many records are in each state, for the event and the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckCounts {
+    pub present: u32,
+    pub missing: u32,
+    pub wrong_value: u32,
+    pub could_not_check: u32,
+}
+
+pub fn count(checks: &[RecordCheck]) -> CheckCounts {
+    let mut counts = CheckCounts::default();
+    for check in checks {
+        match check.status {
+            RecordStatus::Present => counts.present += 1,
+            RecordStatus::Missing => counts.missing += 1,
+            RecordStatus::WrongValue { .. } => counts.wrong_value += 1,
+            RecordStatus::CouldNotCheck { .. } => counts.could_not_check += 1,
+        }
+    }
+    counts
+}
+
+const DAY_SECONDS: i64 = 24 * 60 * 60;
+
+/// Whether check `attempt` (made at `now`) tells the tenant where its records stand
+/// (`DKIM Records Pending`). The checks are frequent at first; the tenant hears at the
+/// first check (5 minutes in), at the third (about 50 minutes in, time to have
+/// acted), then at the first check of each new day since onboarding started: four
+/// reports in 72 hours, against a dozen checks.
+pub fn records_report_due(attempt: u32, started: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    match attempt {
+        0 | 2 => false,
+        1 | 3 => true,
+        n => {
+            // Checks are scheduled `backoff_after(n - 1)` apart.
+            let previous = now - backoff_after(n - 1);
+            let day = |t: DateTime<Utc>| (t - started).num_seconds().div_euclid(DAY_SECONDS);
+            day(previous) < day(now)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn wanted() -> CnameRecord {
+        CnameRecord {
+            name: "abc._domainkey.example.com".into(),
+            value: "abc.dkim.amazonses.com".into(),
+            ttl: 1800,
+        }
+    }
+
+    #[test]
+    fn a_cname_is_compared_without_case_or_trailing_dot() {
+        let check = diagnose(
+            &wanted(),
+            &DnsAnswer::Cnames(vec!["ABC.dkim.AmazonSES.com.".into()]),
+        );
+        assert_eq!(check.status, RecordStatus::Present);
+        assert_eq!(check.record_type, "CNAME");
+        assert_eq!(check.expected, "abc.dkim.amazonses.com");
+    }
+
+    #[test]
+    fn each_answer_gets_exactly_one_verdict() {
+        let w = wanted();
+        assert_eq!(
+            diagnose(&w, &DnsAnswer::NoRecord).status,
+            RecordStatus::Missing
+        );
+        assert_eq!(
+            diagnose(&w, &DnsAnswer::Cnames(vec![])).status,
+            RecordStatus::Missing
+        );
+        assert_eq!(
+            diagnose(
+                &w,
+                &DnsAnswer::Cnames(vec!["xyz.dkim.amazonses.com.".into()])
+            )
+            .status,
+            RecordStatus::WrongValue {
+                found: vec!["xyz.dkim.amazonses.com".into()]
+            }
+        );
+        // A right value beside a wrong one is still wrong: resolvers pick either.
+        assert!(matches!(
+            diagnose(
+                &w,
+                &DnsAnswer::Cnames(vec!["abc.dkim.amazonses.com".into(), "x.example".into()])
+            )
+            .status,
+            RecordStatus::WrongValue { .. }
+        ));
+        assert_eq!(
+            diagnose(&w, &DnsAnswer::Failed("timed out".into())).status,
+            RecordStatus::CouldNotCheck {
+                reason: "timed out".into()
+            }
+        );
+    }
+
+    #[test]
+    fn checks_serialise_with_their_status_flat() {
+        let check = diagnose(&wanted(), &DnsAnswer::Cnames(vec!["x.example.".into()]));
+        assert_eq!(
+            serde_json::to_value(&check).unwrap(),
+            serde_json::json!({
+                "name": "abc._domainkey.example.com", "type": "CNAME",
+                "expected": "abc.dkim.amazonses.com",
+                "status": "wrongValue", "found": ["x.example"]
+            })
+        );
+        let counts = count(&[check, diagnose(&wanted(), &DnsAnswer::NoRecord)]);
+        assert_eq!(
+            (counts.wrong_value, counts.missing, counts.present),
+            (1, 1, 0)
+        );
+    }
+
+    #[test]
+    fn the_tenant_hears_at_the_first_and_third_checks_then_daily() {
+        let started = DateTime::parse_from_rfc3339("2026-11-27T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        // The chain as the follow-up policy schedules it: 5 minutes, then the backoff.
+        let mut at = started + TimeDelta::minutes(5);
+        let mut reported = Vec::new();
+        for attempt in 1..=16 {
+            if at > started + TimeDelta::hours(72) {
+                break;
+            }
+            if records_report_due(attempt, started, at) {
+                reported.push((attempt, (at - started).num_minutes()));
+            }
+            at += backoff_after(attempt);
+        }
+        assert_eq!(
+            reported,
+            [(1, 5), (3, 50), (9, 25 * 60 + 50), (13, 49 * 60 + 50)],
+            "first, third, then the first check of day 1 and day 2"
+        );
+        assert!(!records_report_due(
+            2,
+            started,
+            started + TimeDelta::minutes(20)
+        ));
+        assert!(!records_report_due(0, started, started));
+    }
+}
