@@ -101,6 +101,7 @@ EXPECTED_ENV = {
     "HOSTED_ZONE_IDS",
     "ROUTE53_ROLE_ARN",
     "ROUTE53_EXTERNAL_ID",
+    "DEFAULT_DNS_MODE",
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,
@@ -125,6 +126,7 @@ TEXT_SETTINGS_FROM_PARAMETERS = {
     "DOMAIN_EXCLUDE": ("DomainExclude", "", None),
     "DELETE_IDENTITY_ON_OFFBOARD": ("DeleteIdentityOnOffboard", "true", ["true", "false"]),
     "DELETE_ORPHANED_IDENTITIES": ("DeleteOrphanedIdentities", "false", ["true", "false"]),
+    "DEFAULT_DNS_MODE": ("DefaultDnsMode", "route53", ["route53", "external", "auto"]),
 }
 # Suffix lists src/core/scope.rs accepts, and ones it never does: the parameter's
 # pattern must let the first through and may stop the second at deploy time.
