@@ -22,14 +22,12 @@ use support::runtime_api::RuntimeApi;
 use support::*;
 use tokio::net::UdpSocket;
 
-fn settings_with(dns: SocketAddr, extra: &[(&'static str, &str)]) -> Settings {
-    let mut env = function_env();
-    env.push(("DNS_RESOLVERS", dns.to_string()));
-    for (k, v) in extra {
-        env.push((k, v.to_string()));
-    }
-    Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
-        .expect("valid settings")
+/// The function's settings, resolving through the loopback DNS server.
+fn settings_resolving_at(dns: SocketAddr, extra: &[(&'static str, &str)]) -> Settings {
+    let resolver = dns.to_string();
+    let mut all = vec![("DNS_RESOLVERS", resolver.as_str())];
+    all.extend_from_slice(extra);
+    settings_with(&all)
 }
 
 /// The function's adapters with a Route 53 that cannot be reached: any Route 53
@@ -59,7 +57,7 @@ struct Tenant {
 impl Tenant {
     async fn new(aws: Aws, extra: &[(&'static str, &str)]) -> Self {
         let server = LoopbackDns::start().await;
-        let settings = settings_with(server.address, extra);
+        let settings = settings_resolving_at(server.address, extra);
         let dns = PublicDns::new(&settings.dns_resolvers);
         Self {
             aws,

@@ -14,19 +14,9 @@ use dkim_autopilot::aws::Aws;
 use dkim_autopilot::config::Settings;
 use dkim_autopilot::core::deferral::{schedule_name, Deferred, Work};
 use dkim_autopilot::core::follow_up::{at_expression, read_follow_up};
-use dkim_autopilot::workflow::{Context, Response};
+use dkim_autopilot::workflow::Response;
 use serde_json::{json, Value};
 use support::*;
-
-fn settings_with(extra: &[(&str, &str)]) -> Settings {
-    let mut env: Vec<(String, String)> = function_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Settings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("test settings are valid")
-}
 
 async fn invoke_with(
     aws: &Aws,
@@ -34,17 +24,7 @@ async fn invoke_with(
     payload: &str,
     now: DateTime<Utc>,
 ) -> Result<Response, String> {
-    let cx = Context {
-        aws,
-        settings,
-        function_arn: FUNCTION_ARN,
-        now,
-        deadline: None,
-        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
-    };
-    dkim_autopilot::handler::handle_payload(&cx, payload)
-        .await
-        .map_err(|e| e.to_string())
+    invoke_with_settings(aws, settings, payload, now).await
 }
 
 /// Fire a schedule as Scheduler would, with these settings.

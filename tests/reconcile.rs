@@ -9,7 +9,6 @@ mod support;
 use chrono::Utc;
 use dkim_autopilot::aws::Aws;
 use dkim_autopilot::config::Settings;
-use dkim_autopilot::workflow::Context;
 use serde_json::{json, Value};
 use support::runtime_api::{stop_and_read_stdout, RuntimeApi};
 use support::*;
@@ -17,26 +16,8 @@ use tokio::sync::Mutex;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
 
-fn settings_with(extra: &[(&str, &str)]) -> Settings {
-    let mut env: Vec<(String, String)> = function_env()
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    Settings::from_lookup(|name| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
-        .expect("test settings are valid")
-}
-
 async fn invoke_with(aws: &Aws, settings: &Settings, payload: &str) -> Value {
-    let cx = Context {
-        aws,
-        settings,
-        function_arn: FUNCTION_ARN,
-        now: Utc::now(),
-        deadline: None,
-        dns: &dkim_autopilot::dns::PublicDns::new(&settings.dns_resolvers),
-    };
-    let response = dkim_autopilot::handler::handle_payload(&cx, payload)
+    let response = invoke_with_settings(aws, settings, payload, Utc::now())
         .await
         .expect("the invocation succeeds");
     serde_json::to_value(response).unwrap()

@@ -45,9 +45,23 @@ pub fn function_env() -> Vec<(&'static str, String)> {
 }
 
 pub fn settings() -> Settings {
-    let env = function_env();
-    Settings::from_lookup(|name| env.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()))
-        .expect("test settings are valid")
+    settings_with(&[])
+}
+
+/// The function's settings with some variables added (or overridden: the last wins).
+pub fn settings_with(extra: &[(&str, &str)]) -> Settings {
+    let mut env: Vec<(String, String)> = function_env()
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::from_lookup(|name| {
+        env.iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("test settings are valid")
 }
 
 static SDK_CONFIG: OnceCell<aws_config::SdkConfig> = OnceCell::const_new();
@@ -123,14 +137,23 @@ pub async fn aws() -> Aws {
 
 /// Run one invocation in-process at a chosen time.
 pub async fn invoke_at(aws: &Aws, payload: &str, now: DateTime<Utc>) -> Result<Response, String> {
-    let settings = settings();
+    invoke_with_settings(aws, &settings(), payload, now).await
+}
+
+/// Run one invocation in-process with these settings at a chosen time.
+pub async fn invoke_with_settings(
+    aws: &Aws,
+    settings: &Settings,
+    payload: &str,
+    now: DateTime<Utc>,
+) -> Result<Response, String> {
     let cx = Context {
         aws,
-        settings: &settings,
+        settings,
         function_arn: FUNCTION_ARN,
         now,
         deadline: None,
-        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
+        dns: &dkim_autopilot::dns::PublicDns::new(&settings.dns_resolvers),
     };
     dkim_autopilot::handler::handle_payload(&cx, payload)
         .await
