@@ -29,7 +29,10 @@ start_emulator() {
     local fifo
     fifo=$(mktemp -u)
     mkfifo "$fifo"
-    "$VENV/bin/python" "$PROJECT_ROOT/scripts/moto_server.py" --host 127.0.0.1 --port 0 >"$fifo" 2>"$log" &
+    # EMULATOR_WRAPPER: a command the emulator runs under (the clock-ahead guard's faketime).
+    local wrapper=()
+    read -r -a wrapper <<<"${EMULATOR_WRAPPER:-}"
+    "${wrapper[@]}" "$VENV/bin/python" "$PROJECT_ROOT/scripts/moto_server.py" --host 127.0.0.1 --port 0 >"$fifo" 2>"$log" &
     EMULATOR_PID=$!
     local line=""
     if ! read -r -t 30 line <"$fifo" || [[ "$line" != READY* ]]; then
@@ -50,5 +53,22 @@ stop_emulator() {
         kill "$EMULATOR_PID" 2>/dev/null || true
         wait "$EMULATOR_PID" 2>/dev/null || true
         EMULATOR_PID=
+    fi
+}
+
+# libfaketime from Debian, pinned, for the clock-ahead guard (scripts/test-clock-ahead.sh).
+FAKETIME_VERSION="0.9.10-2.1"
+ensure_faketime() {
+    if command -v faketime >/dev/null 2>&1 \
+        && dpkg-query -W -f='${Version}' faketime 2>/dev/null | grep -qx "$FAKETIME_VERSION"; then
+        return 0
+    fi
+    local sudo=()
+    [[ $(id -u) -eq 0 ]] || sudo=(sudo)
+    echo "==> installing faketime $FAKETIME_VERSION (Debian)" >&2
+    local packages=("faketime=$FAKETIME_VERSION" "libfaketime=$FAKETIME_VERSION")
+    if ! "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}" >&2; then
+        "${sudo[@]}" apt-get update -q >&2
+        "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${packages[@]}" >&2
     fi
 }

@@ -117,7 +117,10 @@ async fn pending_check(domain: &str, zone: &str, tokens: &[String]) {
         .create_schedule()
         .name(format!("dkim-{domain}-3"))
         .group_name(SCHEDULE_GROUP)
-        .schedule_expression("at(2030-01-01T00:00:00)")
+        // A chain's next check, a day from now: running, whatever the date.
+        .schedule_expression(dkim_autopilot::core::follow_up::at_expression(
+            Utc::now() + chrono::TimeDelta::days(1),
+        ))
         .flexible_time_window(
             aws_sdk_scheduler::types::FlexibleTimeWindow::builder()
                 .mode(aws_sdk_scheduler::types::FlexibleTimeWindowMode::Off)

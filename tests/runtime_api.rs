@@ -6,6 +6,7 @@ mod support;
 use std::path::Path;
 
 use serde_json::Value;
+use support::clock;
 use support::runtime_api::RuntimeApi;
 use support::*;
 
@@ -156,12 +157,21 @@ async fn every_sample_event_through_the_runtime_api() {
     let mut invocations = 0;
     for file in &files {
         invocations += 1;
-        let text = std::fs::read_to_string(
+        let sample = std::fs::read_to_string(
             Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("events")
                 .join(file),
         )
         .unwrap();
+        // A new kind of instant in a sample must be judged, or named as carried along.
+        for field in clock::instant_fields(&sample) {
+            assert!(
+                clock::CLOCK_FIELDS.contains(&field.as_str()),
+                "{file}: {field} holds an instant; add it to support::clock::CLOCK_FIELDS"
+            );
+        }
+        // The samples keep readable dates; what the function judges moves to now.
+        let (text, moved) = clock::relative_to_now(&sample);
         let (payload, expected, domain) = prepare(file, &text).await;
         let answer = api
             .invoke(&payload)
@@ -192,7 +202,8 @@ async fn every_sample_event_through_the_runtime_api() {
                 }
                 if file == "scheduler-deferred-onboard.json" {
                     assert_eq!(
-                        seen.input["onboardingStartedAt"], "2026-11-28T09:15:02Z",
+                        seen.input["onboardingStartedAt"],
+                        clock::rewritten(&moved, "startedAt"),
                         "the chain's deadline counts from the first attempt"
                     );
                 }
@@ -324,4 +335,39 @@ async fn a_missing_required_setting_stops_the_function_at_cold_start() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(text.contains("SCHEDULER_ROLE_ARN is required"), "{text}");
+}
+
+/// One clock for this test, the function and the emulator: the function's metric
+/// timestamp and the emulator's `Date` header agree with this process's now. The
+/// clock-ahead guard (scripts/test-clock-ahead.sh) runs this with every clock a year
+/// ahead; a process it failed to move would be a year off here.
+#[tokio::test]
+async fn the_test_the_function_and_the_emulator_share_one_clock() {
+    let api = RuntimeApi::start().await;
+    let function = api.spawn_function(&function_env());
+    let ignored = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("events/route53-create-hosted-zone-failed.json"),
+    )
+    .unwrap();
+    let before = chrono::Utc::now();
+    let answer = api.invoke(&ignored).await.expect("answered");
+    let emulator = emulator_clock().await;
+    let after = chrono::Utc::now();
+    assert_eq!(answer["outcome"], "ignored", "{answer}");
+    let stdout = support::runtime_api::stop_and_read_stdout(function).await;
+    let documents = support::runtime_api::metric_documents(&stdout);
+    let stamp = documents[0]["_aws"]["Timestamp"]
+        .as_i64()
+        .expect("a metric timestamp");
+    let function_now = chrono::DateTime::from_timestamp_millis(stamp).unwrap();
+    let second = chrono::TimeDelta::seconds(1);
+    assert!(
+        before - second <= function_now && function_now <= after + second,
+        "the function's clock ({function_now}) is not this test's ({before} .. {after})"
+    );
+    // The Date header has whole seconds.
+    assert!(
+        before - second * 2 <= emulator && emulator <= after + second * 2,
+        "the emulator's clock ({emulator}) is not this test's ({before} .. {after})"
+    );
 }

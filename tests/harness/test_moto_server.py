@@ -17,6 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import boto3
@@ -340,7 +341,8 @@ def test_other_services_still_work(aws):
 
     sch = aws("scheduler")
     sname = f"s{uuid.uuid4().hex[:8]}"
-    sargs = dict(Name=sname, ScheduleExpression="at(2030-01-01T00:00:00)",
+    tomorrow = datetime.now(timezone.utc) + timedelta(days=1)
+    sargs = dict(Name=sname, ScheduleExpression=f"at({tomorrow:%Y-%m-%dT%H:%M:%S})",
                  FlexibleTimeWindow={"Mode": "OFF"},
                  Target={"Arn": "arn:aws:lambda:us-east-1:123456789012:function:f",
                          "RoleArn": "arn:aws:iam::123456789012:role/r", "Input": "{}"},

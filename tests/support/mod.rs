@@ -2,6 +2,7 @@
 //! `scripts/test.sh`), unique names per test, and readers of the emulator's state.
 #![allow(dead_code)]
 
+pub mod clock;
 pub mod dns;
 pub mod runtime_api;
 
@@ -451,6 +452,27 @@ pub async fn call_log(service: &str, action: &str) -> Vec<Value> {
 }
 
 async fn harness_request(method: &str, path: &str, body: Option<String>) -> Value {
+    harness_exchange(method, path, body).await.1
+}
+
+/// The emulator's clock, as its `Date` header tells it (to the second).
+pub async fn emulator_clock() -> DateTime<Utc> {
+    let (head, _) = harness_exchange("GET", "/_harness/throttle", None).await;
+    let date = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("date"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_else(|| panic!("the emulator sent no Date header: {head}"));
+    DateTime::parse_from_rfc2822(&date)
+        .unwrap_or_else(|e| panic!("Date: {date}: {e}"))
+        .to_utc()
+}
+
+/// One request to the emulator's own endpoints: the response head and its JSON body.
+async fn harness_exchange(method: &str, path: &str, body: Option<String>) -> (String, Value) {
     let url = endpoint();
     let host = url.trim_start_matches("http://").trim_end_matches('/');
     let mut stream = tokio::net::TcpStream::connect(host)
@@ -464,8 +486,10 @@ async fn harness_request(method: &str, path: &str, body: Option<String>) -> Valu
     stream.write_all(request.as_bytes()).await.expect("send");
     let mut response = String::new();
     stream.read_to_string(&mut response).await.expect("read");
-    let (_, json) = response.split_once("\r\n\r\n").expect("http response");
-    serde_json::from_str(json).unwrap_or_else(|_| panic!("harness answered {response}"))
+    let (head, json) = response.split_once("\r\n\r\n").expect("http response");
+    let value =
+        serde_json::from_str(json).unwrap_or_else(|_| panic!("harness answered {response}"));
+    (head.to_owned(), value)
 }
 
 /// An SQS queue subscribed to this domain's outcome events, as a consumer would be.

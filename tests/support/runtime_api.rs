@@ -134,6 +134,13 @@ impl RuntimeApi {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        // The clock the tests run on is the function's too: the clock-ahead guard
+        // (scripts/test-clock-ahead.sh) moves it with libfaketime, carried in these.
+        for (key, value) in std::env::vars() {
+            if key == "LD_PRELOAD" || key.starts_with("FAKETIME") {
+                command.env(key, value);
+            }
+        }
         for (key, value) in env {
             command.env(key, value);
         }
