@@ -175,6 +175,8 @@ TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 HARNESS_PREFIX = "/_harness/"
 MOTO_API_PREFIX = "/moto-api/"
 CALL_LOG_LIMIT = 100_000
+# How much of a request body the call log keeps.
+REQUEST_LOG_BYTES = 4096
 MAX_LATENCY_SECONDS = 60.0
 
 # --------------------------------------------------------------------------
@@ -423,6 +425,9 @@ class ApiCall(NamedTuple):
     action: str
     protocol: str  # query, json, rest-xml or rest-json
     access_key_id: str = ""  # the signer's, from the credential scope
+    # What the call named: method, path, query and (up to REQUEST_LOG_BYTES) body, so a
+    # test can tell which resources it touched (a hosted zone id, a schedule name).
+    request: str = ""
 
     @property
     def name(self) -> str:
@@ -518,6 +523,31 @@ def identify_call(environ: dict[str, Any]) -> ApiCall | None:
     if m is None:
         return None
     access_key_id, service = m.group(1), m.group(2)
+    return _identify(environ, access_key_id, service)._replace(request=_request_text(environ))
+
+
+def _request_text(environ: dict[str, Any]) -> str:
+    """`METHOD /path?query body`, the body cut at REQUEST_LOG_BYTES. Reading the body
+    consumes wsgi.input, so it is replaced by a fresh stream."""
+    method = environ.get("REQUEST_METHOD", "GET").upper()
+    path = environ.get("PATH_INFO", "") or "/"
+    if isinstance(path, bytes):
+        path = path.decode("utf-8", "replace")
+    query = environ.get("QUERY_STRING", "")
+    text = f"{method} {path}" + (f"?{query}" if query else "")
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > 0:
+        body = environ["wsgi.input"].read(length)
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        text += " " + body[:REQUEST_LOG_BYTES].decode("utf-8", "replace")
+    return text
+
+
+def _identify(environ: dict[str, Any], access_key_id: str, service: str) -> ApiCall:
     target = environ.get("HTTP_X_AMZ_TARGET")
     if target:
         return ApiCall(service, target.rsplit(".", 1)[-1], "json", access_key_id)
@@ -634,7 +664,7 @@ class CallControls:
             (self._accepted if accepted else self._throttled)[call.name] += 1
             self._log.append({"t": time.time(), "service": call.service,
                               "action": call.action, "accessKeyId": call.access_key_id,
-                              "throttled": not accepted})
+                              "request": call.request, "throttled": not accepted})
             return accepted
 
     def summary(self) -> dict[str, Any]:

@@ -5,17 +5,16 @@ use std::io::Write;
 use chrono::Utc;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::value::RawValue;
-use tracing::{error, info, warn};
+use tracing::info;
 
 use crate::aws::{Aws, AwsError};
 use crate::config::Settings;
-use crate::core::deferral::{Deferred, Work};
+use crate::core::deferral::Deferred;
 use crate::core::inbound::{parse_invocation, Invocation};
 use crate::core::metrics::InvocationMetrics;
-use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
-use crate::core::rejection::Rejection;
+use crate::core::work::Work;
 use crate::dns::PublicDns;
-use crate::workflow::{defer, run, Context, Response, Stop};
+use crate::workflow::{defer, report_rejection, run, Context, Response, Stop};
 
 /// The invocation failed in a way that may pass on retry; Lambda will retry it.
 #[derive(Debug, thiserror::Error)]
@@ -132,48 +131,4 @@ pub async fn handle_payload(cx: &Context<'_>, raw: &str) -> Result<Response, Ret
         Ok(response) => Ok(response),
         Err(err) => defer(cx, pending, err).await.map_err(RetryableError),
     }
-}
-
-/// Log the refusal as one structured line; tell subscribers when it concerns a domain.
-/// Only a transient failure to publish is returned.
-async fn report_rejection(cx: &Context<'_>, rejection: Rejection) -> Result<Response, AwsError> {
-    let reason_code = rejection.reason.code();
-    let reason = rejection.reason.to_string();
-    warn!(
-        domain = rejection.domain.as_deref(),
-        tenant_id = rejection.tenant_id.as_deref(),
-        reason_code,
-        %reason,
-        "rejected"
-    );
-    if let Some(domain) = &rejection.domain {
-        let event = rejected_event(&rejection, domain);
-        if let Err(err) = cx.aws.events.publish(&event).await {
-            if err.transient {
-                error!(operation = err.operation, code = %err.code, message = %err.message, "could not publish Domain Rejected");
-                return Err(err);
-            }
-            error!(code = %err.code, message = %err.message, "could not publish Domain Rejected");
-        }
-    }
-    Ok(Response::Rejected {
-        domain: rejection.domain,
-        reason_code: reason_code.to_owned(),
-        reason,
-    })
-}
-
-fn rejected_event(rejection: &Rejection, domain: &str) -> OutcomeEvent {
-    let reason = rejection.reason.to_string();
-    OutcomeEvent::new(
-        OutcomeKind::DomainRejected,
-        &[domain, rejection.reason.code(), &reason],
-        OutcomeDetail {
-            domain: Some(domain.to_owned()),
-            tenant_id: rejection.tenant_id.clone(),
-            reason_code: Some(rejection.reason.code().to_owned()),
-            reason: Some(reason.clone()),
-            ..Default::default()
-        },
-    )
 }

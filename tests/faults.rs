@@ -1,34 +1,16 @@
 //! Faults the emulator cannot produce (throttling, 5xx, refused batches, partial
 //! PutEvents failures), injected with aws-smithy-mocks into the real adapters.
 
+mod support;
+
 use aws_smithy_mocks::{mock, mock_client, Rule, RuleMode};
 use aws_smithy_types::error::ErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 use chrono::Utc;
 use dkim_autopilot::aws::Aws;
-use dkim_autopilot::config::Settings;
-use dkim_autopilot::workflow::{Context, Response};
+use dkim_autopilot::workflow::Response;
 use serde_json::json;
-
-const FUNCTION_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:dkim-autopilot";
-
-fn settings() -> Settings {
-    Settings::from_lookup(|name| match name {
-        "SCHEDULER_ROLE_ARN" => Some("arn:aws:iam::123456789012:role/scheduler".into()),
-        "AWS_REGION" => Some("us-east-1".into()),
-        _ => None,
-    })
-    .unwrap()
-}
-
-fn event(domain: &str) -> String {
-    json!({
-        "version": "0", "id": "1", "detail-type": "Domain Registered", "source": "test",
-        "account": "123456789012", "time": "2026-11-27T04:30:00Z", "region": "us-east-1",
-        "resources": [], "detail": {"domain": domain}
-    })
-    .to_string()
-}
+use support::{custom_event, settings, APP_SOURCE};
 
 fn error_meta(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
@@ -198,25 +180,13 @@ impl Mocks {
 }
 
 async fn run(mocks: &Mocks, payload: &str) -> Result<Response, String> {
-    let aws = mocks.aws();
-    let settings = settings();
-    let cx = Context {
-        aws: &aws,
-        settings: &settings,
-        function_arn: FUNCTION_ARN,
-        now: Utc::now(),
-        deadline: None,
-        dns: &dkim_autopilot::dns::PublicDns::new(&[]),
-    };
-    dkim_autopilot::handler::handle_payload(&cx, payload)
-        .await
-        .map_err(|e| e.to_string())
+    support::invoke_with_settings(&mocks.aws(), &settings(), payload, Utc::now()).await
 }
 
 #[tokio::test]
 async fn the_healthy_path_makes_six_calls_with_two_in_parallel() {
     let mocks = Mocks::healthy();
-    let response = run(&mocks, &event("example.com")).await;
+    let response = run(&mocks, &custom_event(json!({"domain": "example.com"}))).await;
     assert!(
         matches!(response, Ok(Response::Published { .. })),
         "{response:?}"
@@ -244,7 +214,8 @@ async fn ses_throttling_defers_the_onboarding_before_anything_is_written() {
         create_schedule,
         ..Mocks::healthy()
     };
-    let (name, deferrals, reason) = deferred(run(&mocks, &event("example.com")).await);
+    let (name, deferrals, reason) =
+        deferred(run(&mocks, &custom_event(json!({"domain": "example.com"}))).await);
     assert_eq!(
         (name.as_str(), deferrals),
         ("dkim-example.com-onboard-d1", 1)
@@ -262,7 +233,7 @@ async fn ses_throttling_defers_the_onboarding_before_anything_is_written() {
     assert_eq!(input["schema"], "dkim-autopilot/deferred");
     assert_eq!(input["work"]["kind"], "onboard");
     assert_eq!(input["work"]["domain"], "example.com");
-    assert_eq!(input["work"]["source"], "test");
+    assert_eq!(input["work"]["source"], APP_SOURCE);
     assert_eq!(input["lastError"], "ses:VerifyDomainDkim Throttling");
 }
 
@@ -277,7 +248,7 @@ async fn the_invocation_fails_only_when_the_deferral_cannot_be_made_either() {
             .then_error(|| CreateScheduleError::generic(throttled("ThrottlingException"))),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com"))
+    let error = run(&mocks, &custom_event(json!({"domain": "example.com"})))
         .await
         .expect_err("must fail so Lambda retries");
     assert!(error.contains("scheduler:CreateSchedule"), "{error}");
@@ -356,7 +327,8 @@ async fn ses_access_denied_is_a_permanent_rejection() {
         }),
         ..Mocks::healthy()
     };
-    let (reason_code, reason) = rejected(run(&mocks, &event("example.com")).await);
+    let (reason_code, reason) =
+        rejected(run(&mocks, &custom_event(json!({"domain": "example.com"}))).await);
     assert_eq!(reason_code, "AwsRejected");
     assert!(
         reason.contains("ses:VerifyDomainDkim") && reason.contains("AccessDenied"),
@@ -388,7 +360,8 @@ async fn a_refused_record_batch_takes_its_schedule_back() {
         }),
         ..Mocks::healthy()
     };
-    let (reason_code, reason) = rejected(run(&mocks, &event("example.com")).await);
+    let (reason_code, reason) =
+        rejected(run(&mocks, &custom_event(json!({"domain": "example.com"}))).await);
     assert_eq!(reason_code, "AwsRejected");
     assert!(
         reason.contains("InvalidChangeBatch") && reason.contains("conflicts"),
@@ -417,7 +390,8 @@ async fn route53_busy_is_transient_and_keeps_the_schedule() {
         }),
         ..Mocks::healthy()
     };
-    let (name, _, reason) = deferred(run(&mocks, &event("example.com")).await);
+    let (name, _, reason) =
+        deferred(run(&mocks, &custom_event(json!({"domain": "example.com"}))).await);
     assert!(reason.contains("PriorRequestNotComplete"), "{reason}");
     assert_eq!(name, "dkim-example.com-onboard-d1");
     assert_eq!(
@@ -441,7 +415,7 @@ async fn scheduler_server_errors_are_transient() {
         }),
         ..Mocks::healthy()
     };
-    let error = run(&mocks, &event("example.com"))
+    let error = run(&mocks, &custom_event(json!({"domain": "example.com"})))
         .await
         .expect_err("retried by Lambda");
     assert!(error.contains("scheduler:CreateSchedule"), "{error}");
@@ -468,7 +442,8 @@ async fn put_events_entry_failures_are_read_per_entry() {
         put_events: failing("ThrottlingException"),
         ..Mocks::healthy()
     };
-    let (_, _, reason) = deferred(run(&throttled, &event("example.com")).await);
+    let (_, _, reason) =
+        deferred(run(&throttled, &custom_event(json!({"domain": "example.com"}))).await);
     assert!(
         reason.contains("events:PutEvents") && reason.contains("ThrottlingException"),
         "a throttled announcement is deferred with its work: {reason}"
@@ -478,7 +453,7 @@ async fn put_events_entry_failures_are_read_per_entry() {
         put_events: failing("AccessDeniedException"),
         ..Mocks::healthy()
     };
-    let response = run(&denied, &event("example.com")).await;
+    let response = run(&denied, &custom_event(json!({"domain": "example.com"}))).await;
     assert!(
         matches!(response, Ok(Response::Published { .. })),
         "records are published; a refused announcement is logged, not retried forever: {response:?}"

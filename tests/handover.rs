@@ -382,19 +382,8 @@ async fn auto_uses_route53_when_a_zone_exists_and_hands_over_otherwise() {
     assert!(!ses_identities().await.contains(&strict));
     // CloudTrail is always Route 53, whatever the default says.
     let registered = unique_domain("auto-registered");
-    let event = json!({
-        "version": "0", "id": "c0ffee00-0000-4000-8000-000000000001",
-        "detail-type": "AWS API Call via CloudTrail", "source": "aws.route53domains",
-        "account": "123456789012", "time": "2026-11-27T04:30:00Z", "region": REGION,
-        "resources": [], "detail": {
-            "eventSource": "route53domains.amazonaws.com", "eventName": "RegisterDomain",
-            "requestParameters": {"domainName": registered}, "responseElements": {"operationId": "op-1"}
-        }
-    });
-    let response = tenant
-        .invoke_at(&event.to_string(), Utc::now())
-        .await
-        .unwrap();
+    let event = route53_domains("RegisterDomain", json!({"domainName": registered}));
+    let response = tenant.invoke_at(&event, Utc::now()).await.unwrap();
     assert_eq!(response.metric_outcome(), "retryLater", "{response:?}");
 }
 

@@ -12,10 +12,12 @@ use chrono::{DateTime, TimeDelta, Utc};
 use dkim_autopilot::aws::scheduler::OneTimeSchedule;
 use dkim_autopilot::aws::Aws;
 use dkim_autopilot::config::Settings;
-use dkim_autopilot::core::deferral::{schedule_name, Deferred, Work};
-use dkim_autopilot::core::follow_up::{at_expression, read_follow_up};
+use dkim_autopilot::core::deferral::Deferred;
+use dkim_autopilot::core::schedule::at_expression;
+use dkim_autopilot::core::schedule::{parse, ScheduleName, Scheduled};
+use dkim_autopilot::core::work::Work;
 use dkim_autopilot::workflow::Response;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::*;
 
 async fn invoke_with(
@@ -39,31 +41,6 @@ async fn fire_with(
         .unwrap_or_else(|| panic!("schedule {name} should exist"));
     complete_schedule(name).await;
     invoke_with(aws, settings, &seen.raw_input, now).await
-}
-
-fn deregistered(detail: Value) -> String {
-    json!({
-        "version": "0", "id": "0c6a1e54-2f3b-4d8e-9a7c-5b1d3e9f2a68",
-        "detail-type": "Domain Deregistered", "source": "com.example.saas",
-        "account": "123456789012", "time": "2026-11-28T10:00:00Z", "region": REGION,
-        "resources": [], "detail": detail
-    })
-    .to_string()
-}
-
-/// A Route 53 Domains call as CloudTrail reports it.
-fn route53_domains(event_name: &str, request: Value) -> String {
-    json!({
-        "version": "0", "id": "5d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d",
-        "detail-type": "AWS API Call via CloudTrail", "source": "aws.route53domains",
-        "account": "123456789012", "time": "2026-11-28T10:00:00Z", "region": REGION,
-        "resources": [],
-        "detail": {
-            "eventSource": "route53domains.amazonaws.com", "eventName": event_name,
-            "requestParameters": request, "responseElements": {"operationId": "op-1"}
-        }
-    })
-    .to_string()
 }
 
 struct Onboarded {
@@ -191,7 +168,7 @@ async fn offboarding_after_verification_removes_records_and_identity_and_leaves_
     let now = o.started + TimeDelta::minutes(10);
     let response = invoke_at(
         &aws,
-        &deregistered(json!({"domain": o.domain, "tenantId": "tenant-9"})),
+        &deregistered_event(json!({"domain": o.domain, "tenantId": "tenant-9"})),
         now,
     )
     .await;
@@ -272,12 +249,15 @@ async fn offboarding_in_the_middle_of_a_chain_removes_its_schedules_and_no_neigh
     );
     // The second check was also put off by a throttle, into its own schedule.
     let second = schedule(&name(&o.domain, 2)).await.unwrap();
+    let Ok(Scheduled::FollowUp(follow_up)) = parse(second.input.clone()) else {
+        panic!("a follow-up: {}", second.raw_input)
+    };
     let deferred = Deferred {
-        work: Work::FollowUp(read_follow_up(second.input.clone()).unwrap()),
+        work: Work::FollowUp(follow_up),
         deferrals: 1,
         last_error: Some("ses:GetIdentityDkimAttributes Throttling".into()),
     };
-    let deferral_name = schedule_name(&deferred.work, 1);
+    let deferral_name = ScheduleName::for_deferral(&deferred.work, 1);
     assert_eq!(deferral_name.as_str(), format!("{}-d1", name(&o.domain, 2)));
     aws.scheduler
         .create_one_time(OneTimeSchedule {
@@ -352,7 +332,7 @@ async fn a_domain_never_onboarded_is_offboarded_with_nothing_removed() {
 
     // No zone at all: the same, with nothing to look at.
     let nowhere = unique_domain("off-nozone");
-    let response = invoke(&aws, &deregistered(json!({ "domain": nowhere }))).await;
+    let response = invoke(&aws, &deregistered_event(json!({ "domain": nowhere }))).await;
     assert_eq!(removed(response), nothing_removed(vec![]));
 }
 
@@ -360,7 +340,7 @@ async fn a_domain_never_onboarded_is_offboarded_with_nothing_removed() {
 async fn a_redelivered_offboarding_removes_nothing_and_the_later_one_counts() {
     let aws = aws().await;
     let o = onboard(&aws, "off-twice").await;
-    let event = deregistered(json!({"domain": o.domain}));
+    let event = deregistered_event(json!({"domain": o.domain}));
     let at = |minutes| o.started + TimeDelta::minutes(minutes);
 
     let first = removed(invoke_at(&aws, &event, at(1)).await);
@@ -412,7 +392,7 @@ async fn foreign_and_hand_edited_records_are_left_alone_and_reported() {
     let edited = format!("{}._domainkey.{}", o.tokens[0], o.domain);
     put_cname(&o.zone, &edited, "selector1.example.org").await;
 
-    let response = invoke(&aws, &deregistered(json!({"domain": o.domain}))).await;
+    let response = invoke(&aws, &deregistered_event(json!({"domain": o.domain}))).await;
     let mut left_alone = vec![edited.clone(), foreign.clone()];
     left_alone.sort();
     assert_eq!(
@@ -447,7 +427,7 @@ async fn a_follow_up_firing_after_the_offboarding_does_not_bring_the_domain_back
     let gone = removed(
         invoke_at(
             &aws,
-            &deregistered(json!({"domain": o.domain})),
+            &deregistered_event(json!({"domain": o.domain})),
             o.started + TimeDelta::minutes(1),
         )
         .await,
@@ -538,7 +518,7 @@ async fn an_onboarding_after_the_offboarding_starts_fresh_and_an_old_check_spare
     let old_check = schedule(&name(&o.domain, 1)).await.unwrap();
     invoke_at(
         &aws,
-        &deregistered(json!({"domain": o.domain})),
+        &deregistered_event(json!({"domain": o.domain})),
         o.started + TimeDelta::minutes(1),
     )
     .await
@@ -586,7 +566,7 @@ async fn keeping_the_identity_on_offboard_keeps_it_and_a_newer_chain_keeps_its_r
     let response = invoke_with(
         &aws,
         &keep,
-        &deregistered(json!({"domain": o.domain})),
+        &deregistered_event(json!({"domain": o.domain})),
         o.started + TimeDelta::minutes(1),
     )
     .await;
@@ -673,7 +653,7 @@ async fn an_excluded_domain_is_skipped_by_every_trigger() {
     let response = invoke_with(
         &aws,
         &excluded,
-        &deregistered(json!({ "domain": shop })),
+        &deregistered_event(json!({ "domain": shop })),
         started + TimeDelta::minutes(1),
     )
     .await;
@@ -752,7 +732,7 @@ async fn a_zone_tagged_off_is_not_written_by_a_check_nor_an_offboarding() {
     assert!(schedules_for(&o.domain).await.is_empty());
 
     // An offboarding leaves the zone, the identity and everything else alone.
-    let response = invoke(&aws, &deregistered(json!({"domain": o.domain}))).await;
+    let response = invoke(&aws, &deregistered_event(json!({"domain": o.domain}))).await;
     assert_eq!(skipped_code(&response), "ZoneOptedOut");
     assert!(ses_identities().await.contains(&o.domain));
     assert_eq!(dkim_records(&o.zone, &o.domain).await.len(), 2);
@@ -786,32 +766,32 @@ async fn a_malformed_domain_deregistered_is_refused_clearly_and_changes_nothing(
     let cases: Vec<(&str, String, &str)> = vec![
         (
             "domain missing",
-            deregistered(json!({"tenantId": "tenant-9"})),
+            deregistered_event(json!({"tenantId": "tenant-9"})),
             "`detail.domain` is missing",
         ),
         (
             "domain a number",
-            deregistered(json!({"domain": 42})),
+            deregistered_event(json!({"domain": 42})),
             "`detail.domain` must be a string, got a number",
         ),
         (
             "domain an object",
-            deregistered(json!({"domain": {"name": o.domain}})),
+            deregistered_event(json!({"domain": {"name": o.domain}})),
             "`detail.domain` must be a string, got an object",
         ),
         (
             "detail a string",
-            deregistered(json!(o.domain)),
+            deregistered_event(json!(o.domain)),
             "`detail` must be an object",
         ),
         (
             "zone id malformed",
-            deregistered(json!({"domain": o.domain, "hostedZoneId": "zone/../1"})),
+            deregistered_event(json!({"domain": o.domain, "hostedZoneId": "zone/../1"})),
             "hosted zone id",
         ),
         (
             "tenant empty",
-            deregistered(json!({"domain": o.domain, "tenantId": ""})),
+            deregistered_event(json!({"domain": o.domain, "tenantId": ""})),
             "`detail.tenantId` must not be empty",
         ),
         (

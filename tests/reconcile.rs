@@ -23,16 +23,6 @@ async fn invoke_with(aws: &Aws, settings: &Settings, payload: &str) -> Value {
     serde_json::to_value(response).unwrap()
 }
 
-fn reconcile_requested(dry_run: bool) -> String {
-    json!({
-        "version": "0", "id": format!("run-{}", unique_domain("id").replace('.', "-")),
-        "detail-type": "Reconcile Requested", "source": "ops.tests",
-        "account": "123456789012", "time": "2026-11-28T04:30:00Z", "region": "us-east-1",
-        "resources": [], "detail": {"dryRun": dry_run}
-    })
-    .to_string()
-}
-
 /// Run a reconcile to its end, firing each continuation as Scheduler would.
 async fn run_to_the_end(aws: &Aws, settings: &Settings, first: &str) -> (Value, Vec<String>) {
     let mut answer = invoke_with(aws, settings, first).await;
@@ -118,7 +108,7 @@ async fn pending_check(domain: &str, zone: &str, tokens: &[String]) {
         .name(format!("dkim-{domain}-3"))
         .group_name(SCHEDULE_GROUP)
         // A chain's next check, a day from now: running, whatever the date.
-        .schedule_expression(dkim_autopilot::core::follow_up::at_expression(
+        .schedule_expression(dkim_autopilot::core::schedule::at_expression(
             Utc::now() + chrono::TimeDelta::days(1),
         ))
         .flexible_time_window(

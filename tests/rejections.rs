@@ -46,15 +46,6 @@ async fn snapshot() -> (Vec<String>, Vec<String>, Vec<(String, usize)>) {
     (ses_identities().await, schedules, zones)
 }
 
-fn cloudtrail(source: &str, detail: Value) -> String {
-    json!({
-        "version": "0", "id": "1", "detail-type": "AWS API Call via CloudTrail", "source": source,
-        "account": "123456789012", "time": "2026-11-27T04:30:00Z", "region": "us-east-1", "resources": [],
-        "detail": detail
-    })
-    .to_string()
-}
-
 fn follow_up(change: impl FnOnce(&mut Value)) -> String {
     let mut payload: Value =
         serde_json::from_str(include_str!("../events/scheduler-follow-up.json")).unwrap();

@@ -6,10 +6,11 @@ use aws_sdk_route53::types::{
 
 use super::error::AwsError;
 use super::pacer::Pacer;
-use crate::core::domain::DomainName;
+use crate::core::ids::DomainName;
+use crate::core::ids::HostedZoneId;
 use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::{normalise_dns_name, CnameRecord};
-use crate::core::zone::{HostedZone, HostedZoneId};
+use crate::core::zone::HostedZone;
 
 #[derive(Debug, Clone)]
 pub struct Route53 {

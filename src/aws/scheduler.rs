@@ -7,7 +7,7 @@ use aws_sdk_scheduler::types::{
 use chrono::{DateTime, Utc};
 
 use super::error::AwsError;
-use crate::core::follow_up::{at_expression, is_valid_at_expression, ScheduleName};
+use crate::core::schedule::{at_expression, is_valid_at_expression, ScheduleName};
 use crate::core::tombstone::SCHEDULER_MAX_EVENT_AGE;
 
 #[derive(Debug, Clone)]

@@ -4,9 +4,9 @@ use aws_sdk_ses::types::{IdentityType, VerificationStatus};
 
 use super::error::AwsError;
 use super::pacer::Pacer;
-use crate::core::domain::DomainName;
+use crate::core::identity::{DkimState, DkimStatus};
+use crate::core::ids::DomainName;
 use crate::core::pacing::{Budget, PaceSettings};
-use crate::core::policy::DkimStatus;
 use crate::core::records::DkimTokens;
 
 #[derive(Debug, Clone)]
@@ -21,13 +21,6 @@ pub struct Ses {
 
 /// `GetIdentityDkimAttributes` reads at most 100 identities per call.
 pub const MAX_IDENTITIES_PER_ATTRIBUTES_CALL: usize = 100;
-
-/// What SES currently holds for a domain identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DkimState {
-    pub status: DkimStatus,
-    pub tokens: Option<DkimTokens>,
-}
 
 impl Ses {
     pub fn new(client: aws_sdk_ses::Client, pacing: &PaceSettings) -> Self {
@@ -57,10 +50,10 @@ impl Ses {
     /// `GetIdentityDkimAttributes` for one domain.
     pub async fn dkim_state(&self, domain: &DomainName) -> Result<DkimState, AwsError> {
         let mut states = self.dkim_states(std::slice::from_ref(domain)).await?;
-        Ok(states.pop().map(|(_, state)| state).unwrap_or(DkimState {
-            status: DkimStatus::IdentityMissing,
-            tokens: None,
-        }))
+        Ok(states
+            .pop()
+            .map(|(_, state)| state)
+            .unwrap_or(DkimState::MISSING))
     }
 
     /// `GetIdentityDkimAttributes` for many domains, 100 per call (SES's limit), in
@@ -83,10 +76,7 @@ impl Ses {
             let attributes = output.dkim_attributes();
             for domain in chunk {
                 let state = match attributes.get(domain.as_str()) {
-                    None => DkimState {
-                        status: DkimStatus::IdentityMissing,
-                        tokens: None,
-                    },
+                    None => DkimState::MISSING,
                     Some(a) => DkimState {
                         status: match a.dkim_verification_status() {
                             VerificationStatus::Success => DkimStatus::Success,

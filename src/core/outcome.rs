@@ -1,9 +1,22 @@
-//! What happened, told twice: as the invocation's response and as an EventBridge
-//! event that other systems (a SaaS onboarding workflow) can wait for.
+//! What happened, told as an EventBridge event that other systems (a SaaS onboarding
+//! workflow) can wait for. Every outcome event is built here, by one constructor per
+//! kind; the workflow only sends them. Each event's `outcomeId` is made of what makes
+//! that outcome unique, so a redelivered invocation's event is recognisably a repeat.
+//! Events only ever gain fields.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::json;
 use sha2::{Digest, Sha256};
+
+use super::chain::Chain;
+use super::handover::{count, HandedOverRecord, RecordCheck};
+use super::identity::DkimStatus;
+use super::ids::{DomainName, HostedZoneId, TenantId};
+use super::reconcile::{ReconcileRun, DRY_RUN_LIST_CAP};
+use super::records::DkimTokens;
+use super::rejection::Rejection;
+use super::scope::Skip;
 
 pub const EVENT_SOURCE: &str = "dkim-autopilot";
 
@@ -125,9 +138,512 @@ impl OutcomeEvent {
     }
 }
 
+/// Why an outcome is a failure: a stable code for machines, a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: &'static str,
+    pub text: String,
+}
+
+impl Reason {
+    pub fn new(code: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            code,
+            text: text.into(),
+        }
+    }
+}
+
+/// What an outcome about one look of a chain says of it.
+fn chain_detail(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    tokens: Option<&DkimTokens>,
+    now: DateTime<Utc>,
+) -> OutcomeDetail {
+    let tokens: Vec<String> = tokens.map(DkimTokens::to_strings).unwrap_or_default();
+    OutcomeDetail {
+        domain: Some(chain.domain.to_string()),
+        tenant_id: chain.tenant().map(str::to_owned),
+        hosted_zone_id: zone.map(ToString::to_string),
+        record_names: tokens
+            .iter()
+            .map(|t| format!("{t}._domainkey.{}", chain.domain))
+            .collect(),
+        tokens,
+        attempt: Some(chain.attempt),
+        restarts: Some(chain.restarts),
+        onboarding_started_at: Some(chain.onboarding_started_at),
+        elapsed_seconds: Some(chain.elapsed_seconds(now)),
+        ..Default::default()
+    }
+}
+
+/// A verdict on a chain; a redelivered verdict repeats its domain and onboarding.
+fn verdict(
+    kind: OutcomeKind,
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    tokens: Option<&DkimTokens>,
+    status: Option<DkimStatus>,
+    reason: Option<Reason>,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let started = chain.onboarding_started_at.to_rfc3339();
+    OutcomeEvent::new(
+        kind,
+        &[chain.domain.as_str(), &started],
+        OutcomeDetail {
+            dkim_status: status.map(|s| s.as_str().to_owned()),
+            reason_code: reason.as_ref().map(|r| r.code.to_owned()),
+            reason: reason.map(|r| r.text),
+            ..chain_detail(chain, zone, tokens, now)
+        },
+    )
+}
+
+/// `DKIM Records Published`: the three CNAMEs are in the zone. A redelivered
+/// publication repeats its tokens.
+pub fn records_published(
+    chain: &Chain,
+    zone: &HostedZoneId,
+    tokens: &DkimTokens,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let strings = tokens.to_strings();
+    let identity: Vec<&str> = [chain.domain.as_str()]
+        .into_iter()
+        .chain(strings.iter().map(String::as_str))
+        .collect();
+    OutcomeEvent::new(
+        OutcomeKind::RecordsPublished,
+        &identity,
+        chain_detail(chain, Some(zone), Some(tokens), now),
+    )
+}
+
+/// `DKIM Verified`: SES says Success. `zone`: `None` for a handed-over domain.
+pub fn verified(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    tokens: &DkimTokens,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let status = Some(DkimStatus::Success);
+    verdict(
+        OutcomeKind::Verified,
+        chain,
+        zone,
+        Some(tokens),
+        status,
+        None,
+        now,
+    )
+}
+
+/// `DKIM Verification Timed Out`: the window closed before SES verified (or before
+/// the registration's zone appeared: no tokens, no status).
+pub fn timed_out(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    tokens: Option<&DkimTokens>,
+    status: Option<DkimStatus>,
+    reason: Reason,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let kind = OutcomeKind::VerificationTimedOut;
+    verdict(kind, chain, zone, tokens, status, Some(reason), now)
+}
+
+/// `DKIM Verification Failed`: restarts or deferrals exhausted.
+pub fn verification_failed(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    tokens: Option<&DkimTokens>,
+    status: Option<DkimStatus>,
+    reason: Reason,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let kind = OutcomeKind::VerificationFailed;
+    verdict(kind, chain, zone, tokens, status, Some(reason), now)
+}
+
+/// `DKIM Records Required`: the records the tenant must publish for these tokens. A
+/// redelivery repeats its tokens.
+pub fn records_required(
+    chain: &Chain,
+    tokens: &DkimTokens,
+    records: &[HandedOverRecord],
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let strings = tokens.to_strings();
+    let identity: Vec<&str> = [chain.domain.as_str()]
+        .into_iter()
+        .chain(strings.iter().map(String::as_str))
+        .collect();
+    OutcomeEvent::new(
+        OutcomeKind::RecordsRequired,
+        &identity,
+        OutcomeDetail {
+            records: Some(serde_json::to_value(records).expect("records serialise")),
+            ..chain_detail(chain, None, Some(tokens), now)
+        },
+    )
+}
+
+/// `DKIM Records Pending`: where each handed-over record stands; one per reporting look.
+pub fn records_pending(
+    chain: &Chain,
+    tokens: &DkimTokens,
+    status: DkimStatus,
+    checks: &[RecordCheck],
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let started = chain.onboarding_started_at.to_rfc3339();
+    let attempt = chain.attempt.to_string();
+    OutcomeEvent::new(
+        OutcomeKind::RecordsPending,
+        &[chain.domain.as_str(), &started, &attempt],
+        OutcomeDetail {
+            dkim_status: Some(status.as_str().to_owned()),
+            checks: Some(serde_json::to_value(checks).expect("checks serialise")),
+            counts: Some(serde_json::to_value(count(checks)).expect("counts serialise")),
+            ..chain_detail(chain, None, Some(tokens), now)
+        },
+    )
+}
+
+/// `Domain Rejected`, for a refusal that names a domain.
+pub fn domain_rejected(rejection: &Rejection) -> Option<OutcomeEvent> {
+    let domain = rejection.domain.as_deref()?;
+    let (code, reason) = (rejection.reason.code(), rejection.reason.to_string());
+    Some(OutcomeEvent::new(
+        OutcomeKind::DomainRejected,
+        &[domain, code, &reason],
+        OutcomeDetail {
+            domain: Some(domain.to_owned()),
+            tenant_id: rejection.tenant_id.clone(),
+            reason_code: Some(code.to_owned()),
+            reason: Some(reason.clone()),
+            ..Default::default()
+        },
+    ))
+}
+
+/// `Domain Skipped`: the scope leaves the domain alone.
+pub fn domain_skipped(
+    domain: &DomainName,
+    tenant_id: Option<&TenantId>,
+    zone: Option<&HostedZoneId>,
+    skip: &Skip,
+) -> OutcomeEvent {
+    let reason = skip.to_string();
+    OutcomeEvent::new(
+        OutcomeKind::DomainSkipped,
+        &[domain.as_str(), skip.code(), &reason],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant_id.map(|t| t.as_str().to_owned()),
+            hosted_zone_id: zone.map(ToString::to_string),
+            reason_code: Some(skip.code().to_owned()),
+            reason: Some(reason.clone()),
+            ..Default::default()
+        },
+    )
+}
+
+/// `DKIM Drift Repaired`; its id comes from the run, so a redelivered page repeats it.
+pub fn drift_repaired(
+    domain: &DomainName,
+    zone: &HostedZoneId,
+    tokens: &DkimTokens,
+    restored: &[String],
+    run_id: &str,
+) -> OutcomeEvent {
+    let identity: Vec<&str> = [domain.as_str(), run_id]
+        .into_iter()
+        .chain(restored.iter().map(String::as_str))
+        .collect();
+    OutcomeEvent::new(
+        OutcomeKind::DriftRepaired,
+        &identity,
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            hosted_zone_id: Some(zone.to_string()),
+            tokens: tokens.to_strings(),
+            record_names: restored.to_vec(),
+            dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
+            ..Default::default()
+        },
+    )
+}
+
+/// `Domain Orphaned`: an SES identity no public zone contains any more.
+pub fn domain_orphaned(domain: &DomainName, run_id: &str, deleted: bool) -> OutcomeEvent {
+    OutcomeEvent::new(
+        OutcomeKind::DomainOrphaned,
+        &[domain.as_str(), run_id],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            reason: Some("no public hosted zone in the account contains it any more".to_owned()),
+            removed: deleted.then(|| json!({"identity": true})),
+            ..Default::default()
+        },
+    )
+}
+
+/// What one offboarding removed, and what it left.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Removal {
+    pub schedules: Vec<String>,
+    pub records: Vec<String>,
+    pub identity: bool,
+    pub left_alone: Vec<String>,
+}
+
+impl Removal {
+    pub fn is_empty(&self) -> bool {
+        self.schedules.is_empty() && self.records.is_empty() && !self.identity
+    }
+}
+
+/// `DKIM Removed`. Its `outcomeId` is made of the domain and what was removed: the
+/// same removal reported twice has one id, and a repeat that removes nothing has one
+/// id per domain however often it comes.
+pub fn removed(
+    domain: &DomainName,
+    tenant_id: Option<&TenantId>,
+    zone: Option<&str>,
+    removal: &Removal,
+) -> OutcomeEvent {
+    let mut schedules = removal.schedules.clone();
+    schedules.sort();
+    let mut records = removal.records.clone();
+    records.sort();
+    let removed = json!({
+        "schedules": schedules,
+        "records": records,
+        "identity": removal.identity,
+    });
+    let removed_text = removed.to_string();
+    OutcomeEvent::new(
+        OutcomeKind::Removed,
+        &[domain.as_str(), &removed_text],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant_id.map(|t| t.as_str().to_owned()),
+            hosted_zone_id: zone.map(str::to_owned),
+            removed: Some(removed),
+            left_alone: removal.left_alone.clone(),
+            ..Default::default()
+        },
+    )
+}
+
+/// `Reconcile Finished`: the run's counts, and for a dry run what it would have done.
+pub fn reconcile_finished(run: &ReconcileRun) -> OutcomeEvent {
+    let run_id = run.run_id.clone().unwrap_or_default();
+    let dry_run_text = run.dry_run.to_string();
+    OutcomeEvent::new(
+        OutcomeKind::ReconcileFinished,
+        &[&run_id, &dry_run_text],
+        OutcomeDetail {
+            run_id: Some(run_id.clone()),
+            dry_run: Some(run.dry_run),
+            counts: Some(serde_json::to_value(&run.counts).expect("counts serialise")),
+            planned: run
+                .dry_run
+                .then(|| json!({"cap": DRY_RUN_LIST_CAP, "domains": run.planned})),
+            ..Default::default()
+        },
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::HostedZoneId;
+    use crate::core::records::DkimTokens;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn chain() -> Chain {
+        Chain {
+            attempt: 3,
+            restarts: 1,
+            tenant_id: Some(TenantId::parse("t-1").unwrap()),
+            ..Chain::starting(
+                DomainName::parse("example.com").unwrap(),
+                None,
+                t("2026-11-27T04:30:00Z"),
+            )
+        }
+    }
+
+    fn detail(event: &OutcomeEvent) -> serde_json::Value {
+        serde_json::from_str(&event.detail_json()).unwrap()
+    }
+
+    #[test]
+    fn chain_outcomes_tell_the_look_and_its_records() {
+        let zone = HostedZoneId::parse("Z1").unwrap();
+        let tokens = DkimTokens::parse(&["a1", "b2", "c3"]).unwrap();
+        let now = t("2026-11-27T05:00:00Z");
+        let published = records_published(&chain(), &zone, &tokens, now);
+        assert_eq!(published.kind.detail_type(), "DKIM Records Published");
+        let d = detail(&published);
+        assert_eq!(d["recordNames"][0], "a1._domainkey.example.com");
+        assert_eq!(d["hostedZoneId"], "Z1");
+        assert_eq!(
+            (d["attempt"].clone(), d["restarts"].clone()),
+            (json!(3), json!(1))
+        );
+        assert_eq!(d["elapsedSeconds"], 1800);
+        assert_eq!(d["tenantId"], "t-1");
+        assert!(d.get("dkimStatus").is_none() && d.get("reasonCode").is_none());
+        // The verdicts of one onboarding share an identity; publications by their tokens.
+        let later = now + chrono::TimeDelta::hours(1);
+        let v1 = verified(&chain(), Some(&zone), &tokens, now);
+        let v2 = verified(&chain().next(), None, &tokens, later);
+        assert_eq!(v1.detail.outcome_id, v2.detail.outcome_id);
+        assert_eq!(detail(&v1)["dkimStatus"], "Success");
+        let other = DkimTokens::parse(&["d4", "e5", "f6"]).unwrap();
+        assert_ne!(
+            published.detail.outcome_id,
+            records_published(&chain(), &zone, &other, now)
+                .detail
+                .outcome_id
+        );
+        let failed = verification_failed(
+            &chain(),
+            None,
+            None,
+            None,
+            Reason::new("DeferralsExhausted", "gave up"),
+            now,
+        );
+        let d = detail(&failed);
+        assert_eq!(
+            (d["reasonCode"].as_str(), d["reason"].as_str()),
+            (Some("DeferralsExhausted"), Some("gave up"))
+        );
+        assert!(d.get("tokens").is_none() && d.get("hostedZoneId").is_none());
+        let timed = timed_out(
+            &chain(),
+            None,
+            Some(&tokens),
+            Some(DkimStatus::Pending),
+            Reason::new("VerificationWindowClosed", "late"),
+            now,
+        );
+        assert_eq!(detail(&timed)["dkimStatus"], "Pending");
+        assert_ne!(timed.detail.outcome_id, failed.detail.outcome_id);
+    }
+
+    #[test]
+    fn hand_over_outcomes_carry_the_records_and_their_checks() {
+        use crate::core::handover::RecordStatus;
+        let tokens = DkimTokens::parse(&["a1", "b2", "c3"]).unwrap();
+        let now = t("2026-11-27T05:00:00Z");
+        let record = HandedOverRecord {
+            name: "a1._domainkey.example.com".into(),
+            record_type: "CNAME",
+            value: "a1.dkim.amazonses.com".into(),
+            ttl: 1800,
+        };
+        let required = records_required(&chain(), &tokens, std::slice::from_ref(&record), now);
+        assert_eq!(detail(&required)["records"][0]["type"], "CNAME");
+        let check = RecordCheck {
+            name: record.name.clone(),
+            record_type: "CNAME",
+            expected: record.value.clone(),
+            status: RecordStatus::Missing,
+        };
+        let pending = records_pending(&chain(), &tokens, DkimStatus::Pending, &[check], now);
+        let d = detail(&pending);
+        assert_eq!(d["checks"][0]["status"], "missing");
+        assert_eq!(d["counts"]["missing"], 1);
+        assert_ne!(
+            pending.detail.outcome_id,
+            records_pending(&chain().next(), &tokens, DkimStatus::Pending, &[], now)
+                .detail
+                .outcome_id,
+            "one report per look"
+        );
+    }
+
+    #[test]
+    fn scope_reconcile_and_rejection_outcomes() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let skip = Skip::ZoneNotAllowed {
+            zone_id: HostedZoneId::parse("Z9").unwrap(),
+        };
+        let skipped = domain_skipped(
+            &domain,
+            None,
+            Some(&HostedZoneId::parse("Z9").unwrap()),
+            &skip,
+        );
+        assert_eq!(detail(&skipped)["reasonCode"], "ZoneNotAllowed");
+        let orphan = domain_orphaned(&domain, "run-1", true);
+        assert_eq!(detail(&orphan)["removed"], json!({"identity": true}));
+        assert!(detail(&domain_orphaned(&domain, "run-1", false))
+            .get("removed")
+            .is_none());
+        let mut run = ReconcileRun::requested(true, Some("run-1"));
+        run.plan_note("onboard", "a.com");
+        let finished = detail(&reconcile_finished(&run));
+        assert_eq!(finished["planned"]["domains"][0]["domain"], "a.com");
+        assert_eq!(finished["planned"]["cap"], DRY_RUN_LIST_CAP);
+        assert!(
+            detail(&reconcile_finished(&ReconcileRun::requested(false, None)))
+                .get("planned")
+                .is_none()
+        );
+        let nameless = Rejection::invalid_event("(payload)", "is not JSON");
+        assert!(domain_rejected(&nameless).is_none());
+        let named = domain_rejected(&nameless.with_domain("example.com")).unwrap();
+        assert_eq!(detail(&named)["reasonCode"], "InvalidEvent");
+    }
+
+    #[test]
+    fn the_removal_says_what_went_and_its_id_follows_the_removal() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let removal = Removal {
+            schedules: vec!["dkim-example.com-2".into(), "dkim-example.com-2-d1".into()],
+            records: vec!["a._domainkey.example.com".into()],
+            identity: true,
+            left_alone: vec!["google._domainkey.example.com".into()],
+        };
+        let tenant = TenantId::parse("t-1").unwrap();
+        let event = removed(&domain, Some(&tenant), Some("Z1"), &removal);
+        let d = detail(&event);
+        assert_eq!(
+            d["removed"],
+            json!({"schedules": ["dkim-example.com-2", "dkim-example.com-2-d1"],
+                "records": ["a._domainkey.example.com"], "identity": true})
+        );
+        assert_eq!(d["leftAlone"], json!(["google._domainkey.example.com"]));
+        assert_eq!(d["tenantId"], "t-1");
+        assert_eq!(d["hostedZoneId"], "Z1");
+        let mut reordered = removal.clone();
+        reordered.schedules.reverse();
+        assert_eq!(
+            removed(&domain, None, None, &reordered).detail.outcome_id,
+            event.detail.outcome_id
+        );
+        let nothing = removed(&domain, None, None, &Removal::default());
+        assert!(Removal::default().is_empty());
+        assert_ne!(nothing.detail.outcome_id, event.detail.outcome_id);
+        let json = detail(&nothing);
+        assert_eq!(
+            json["removed"],
+            json!({"schedules": [], "records": [], "identity": false})
+        );
+        assert!(json.get("leftAlone").is_none());
+    }
 
     #[test]
     fn outcome_ids_are_stable_and_distinct() {

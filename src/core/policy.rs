@@ -3,29 +3,7 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-/// SES's DKIM verification status for one identity, plus "the identity is gone".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DkimStatus {
-    Success,
-    Pending,
-    Failed,
-    TemporaryFailure,
-    NotStarted,
-    IdentityMissing,
-}
-
-impl DkimStatus {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Success => "Success",
-            Self::Pending => "Pending",
-            Self::Failed => "Failed",
-            Self::TemporaryFailure => "TemporaryFailure",
-            Self::NotStarted => "NotStarted",
-            Self::IdentityMissing => "IdentityMissing",
-        }
-    }
-}
+use super::identity::DkimStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FollowUpPolicy {
@@ -59,21 +37,27 @@ pub fn backoff_after(attempt: u32) -> TimeDelta {
     }
 }
 
+/// What a look of a chain decides.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
-    Verified,
+    /// The chain ends here, with this outcome.
+    Done(Conclusion),
     /// SES is still looking: make sure the records are right and look again then.
-    KeepWaiting {
-        next_check_at: DateTime<Utc>,
-    },
+    KeepWaiting { next_check_at: DateTime<Utc> },
     /// SES stopped looking: ask again (maybe for new tokens) and look again then.
-    Restart {
-        next_check_at: DateTime<Utc>,
-    },
+    Restart { next_check_at: DateTime<Utc> },
+}
+
+/// How a chain ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conclusion {
+    Verified,
+    /// The window closed first.
+    TimedOut,
+    /// Restarted as often as allowed.
     GiveUp {
         reason: String,
     },
-    TimedOut,
 }
 
 impl FollowUpPolicy {
@@ -102,21 +86,21 @@ impl FollowUpPolicy {
         now: DateTime<Utc>,
     ) -> Verdict {
         if status == DkimStatus::Success {
-            return Verdict::Verified;
+            return Verdict::Done(Conclusion::Verified);
         }
         let Some(next_check_at) = self.next_check_at(onboarding_started_at, attempt, now) else {
-            return Verdict::TimedOut;
+            return Verdict::Done(Conclusion::TimedOut);
         };
         match status {
-            DkimStatus::Success => Verdict::Verified,
+            DkimStatus::Success => Verdict::Done(Conclusion::Verified),
             DkimStatus::Pending => Verdict::KeepWaiting { next_check_at },
             _ if restarts < self.max_restarts => Verdict::Restart { next_check_at },
-            other => Verdict::GiveUp {
+            other => Verdict::Done(Conclusion::GiveUp {
                 reason: format!(
                     "SES reports DKIM status {} after {restarts} restart(s) of verification",
                     other.as_str()
                 ),
-            },
+            }),
         }
     }
 }
@@ -143,7 +127,7 @@ mod tests {
         let late = t("2026-12-01T00:00:00Z");
         assert_eq!(
             p.judge(DkimStatus::Success, t(START), 30, 0, late),
-            Verdict::Verified
+            Verdict::Done(Conclusion::Verified)
         );
     }
 
@@ -172,7 +156,7 @@ mod tests {
                 0,
                 t("2026-11-30T00:00:00Z")
             ),
-            Verdict::TimedOut
+            Verdict::Done(Conclusion::TimedOut)
         );
     }
 
@@ -196,7 +180,8 @@ mod tests {
                 ),
                 "{status:?}"
             );
-            let Verdict::GiveUp { reason } = p.judge(status, t(START), 3, 2, now) else {
+            let Verdict::Done(Conclusion::GiveUp { reason }) = p.judge(status, t(START), 3, 2, now)
+            else {
                 panic!("{status:?} should give up after 2 restarts")
             };
             assert!(

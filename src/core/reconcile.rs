@@ -5,16 +5,10 @@
 //! one zone from what was observed.
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::follow_up::expect_version;
-use super::policy::DkimStatus;
+use super::identity::DkimStatus;
 use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
-use super::rejection::Rejection;
 use super::scope::Skip;
-
-pub const SCHEMA: &str = "dkim-autopilot/reconcile";
-pub const VERSION: u32 = 1;
 
 /// How many domains a dry run lists in `Reconcile Finished`, all actions together;
 /// the counts are always complete. Keeps the schedule input small.
@@ -87,8 +81,6 @@ pub struct Planned {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReconcileRun {
-    pub schema: String,
-    pub version: u32,
     #[serde(default)]
     pub dry_run: bool,
     /// Names the run's continuation schedules; a redelivered page meets its own.
@@ -110,8 +102,6 @@ impl ReconcileRun {
     /// A fresh run, as a `Reconcile Requested` event asks for it.
     pub fn requested(dry_run: bool, event_id: Option<&str>) -> Self {
         Self {
-            schema: SCHEMA.to_owned(),
-            version: VERSION,
             dry_run,
             run_id: event_id.map(run_id_from),
             cursor: Cursor::default(),
@@ -119,10 +109,6 @@ impl ReconcileRun {
             counts: ReconcileCounts::default(),
             planned: Vec::new(),
         }
-    }
-
-    pub fn to_input(&self) -> String {
-        serde_json::to_string(self).expect("a reconcile payload always serialises")
     }
 
     /// Note what a dry run would do, up to the cap.
@@ -148,29 +134,6 @@ pub fn run_id_from(text: &str) -> String {
     } else {
         id
     }
-}
-
-/// Read a reconcile payload: the recurring schedule's fixed one, or a continuation.
-pub fn read_reconcile(value: Value) -> Result<ReconcileRun, Rejection> {
-    expect_version(&value, VERSION)?;
-    if let Some(dry_run) = value.get("dryRun") {
-        if !dry_run.is_boolean() {
-            return Err(Rejection::invalid_event(
-                "dryRun",
-                format!("must be true or false, got {dry_run}"),
-            ));
-        }
-    }
-    let mut run: ReconcileRun = serde_json::from_value(value)
-        .map_err(|e| Rejection::invalid_event("(reconcile)", format!("is malformed: {e}")))?;
-    run.run_id = run.run_id.as_deref().map(run_id_from);
-    if run.planned.len() > DRY_RUN_LIST_CAP {
-        return Err(Rejection::invalid_event(
-            "planned",
-            format!("holds more than {DRY_RUN_LIST_CAP} domains"),
-        ));
-    }
-    Ok(run)
 }
 
 /// What one in-scope zone's domain needs.
@@ -244,7 +207,7 @@ pub fn plan_zone(observed: Observed<'_>) -> ZoneAction {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::domain::DomainName;
+    use crate::core::ids::DomainName;
     use crate::core::records::dkim_records;
 
     fn tokens() -> DkimTokens {
@@ -347,48 +310,16 @@ mod tests {
     }
 
     #[test]
-    fn payloads_round_trip_and_are_checked() {
-        let fresh = read_reconcile(serde_json::json!({"schema": SCHEMA, "version": 1})).unwrap();
-        assert_eq!(
-            (fresh.dry_run, fresh.run_id.as_deref(), fresh.pages),
-            (false, None, 0)
-        );
-        assert_eq!(fresh.cursor, Cursor::default());
+    fn dry_runs_list_what_they_would_do_up_to_a_cap() {
         let mut run = ReconcileRun::requested(true, Some("7bf73129-1428-4cd3-a780-95db273d1602"));
-        run.cursor = Cursor::Identities {
-            next_token: Some("tok".into()),
-            skip: 3,
-        };
-        run.counts.onboarded = 4;
         for i in 0..(DRY_RUN_LIST_CAP + 10) {
             run.plan_note("onboard", &format!("d{i}.com"));
         }
         assert_eq!(run.planned.len(), DRY_RUN_LIST_CAP, "capped");
-        let input = run.to_input();
-        assert!(
-            input.len() < 4096,
-            "schedule inputs stay small: {}",
-            input.len()
-        );
-        let back = read_reconcile(serde_json::from_str(&input).unwrap()).unwrap();
-        assert_eq!(back, run);
-        for (bad, expected) in [
-            (
-                serde_json::json!({"schema": SCHEMA, "version": 1, "dryRun": "yes"}),
-                "dryRun",
-            ),
-            (
-                serde_json::json!({"schema": SCHEMA, "version": 2}),
-                "reads version 1",
-            ),
-            (
-                serde_json::json!({"schema": SCHEMA, "version": 1, "cursor": {"phase": "elsewhere"}}),
-                "malformed",
-            ),
-        ] {
-            let err = read_reconcile(bad).unwrap_err().to_string();
-            assert!(err.contains(expected), "{err}");
-        }
+        let mut real = ReconcileRun::requested(false, None);
+        real.plan_note("onboard", "d.com");
+        assert!(real.planned.is_empty());
         assert_eq!(run_id_from("2026-11-28T00:00:00Z"), "2026-11-28T000000Z");
+        assert_eq!(run_id_from("///"), "run");
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::domain::{DomainName, DKIM_TOKEN_MAX_LEN};
+use super::ids::{DomainName, DKIM_TOKEN_MAX_LEN};
 
 /// Regions where SES publishes Easy DKIM keys under `dkim.<region>.amazonses.com`
 /// instead of `dkim.amazonses.com`.
@@ -172,6 +172,22 @@ pub struct RecordRepair {
 }
 
 impl RecordRepair {
+    /// Write these records (a first publication).
+    pub fn publish(records: Vec<CnameRecord>) -> Self {
+        Self {
+            upserts: records,
+            ..Self::default()
+        }
+    }
+
+    /// Delete these records, exactly as read.
+    pub fn remove(records: Vec<CnameRecord>) -> Self {
+        Self {
+            deletes: records,
+            ..Self::default()
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.upserts.is_empty() && self.deletes.is_empty()
     }
@@ -204,6 +220,39 @@ pub fn plan_repair(
         }
     }
     repair
+}
+
+/// What to do with the CNAMEs under `_domainkey.<domain>`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordRemoval {
+    /// Holding exactly `<token>.<dkim domain>` at `<token>._domainkey.<domain>`, as
+    /// found: a Route 53 DELETE must repeat the record, TTL included.
+    pub deletes: Vec<CnameRecord>,
+    /// Everything else there: another provider's selector, a record someone edited.
+    pub left_alone: Vec<CnameRecord>,
+}
+
+/// Plan the removal of the records SES wants for `tokens` from `existing` (the
+/// CNAMEs under `_domainkey.<domain>`). A record whose value differs in any way is
+/// not ours to delete.
+pub fn plan_removal(
+    domain: &DomainName,
+    tokens: &[&DkimToken],
+    dkim_record_domain: &str,
+    existing: &[CnameRecord],
+) -> RecordRemoval {
+    let ours: Vec<CnameRecord> = tokens
+        .iter()
+        .map(|token| dkim_record(domain, token, dkim_record_domain, 0))
+        .collect();
+    let (deletes, left_alone) = existing.iter().cloned().partition(|record| {
+        ours.iter()
+            .any(|o| o.name == record.name && o.value == record.value)
+    });
+    RecordRemoval {
+        deletes,
+        left_alone,
+    }
 }
 
 #[cfg(test)]
@@ -340,5 +389,47 @@ mod tests {
         );
         assert_eq!(repair.left_alone, [changed_by_someone]);
         assert!(!repair.deletes.iter().any(|r| r.name.starts_with("google")));
+    }
+    fn record_ttl(name: &str, value: &str, ttl: i64) -> CnameRecord {
+        CnameRecord {
+            name: name.into(),
+            value: value.into(),
+            ttl,
+        }
+    }
+
+    #[test]
+    fn only_records_holding_exactly_ses_values_go_with_the_ttl_they_have() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let tokens = DkimTokens::parse(&["aaa1", "bbb2", "ccc3"]).unwrap();
+        let existing = [
+            record_ttl(
+                "aaa1._domainkey.example.com",
+                "aaa1.dkim.amazonses.com",
+                300,
+            ),
+            record_ttl("bbb2._domainkey.example.com", "elsewhere.example.net", 1800),
+            record_ttl("google._domainkey.example.com", "google.example.net", 1800),
+            record_ttl(
+                "old9._domainkey.example.com",
+                "old9.dkim.amazonses.com",
+                1800,
+            ),
+            record_ttl(
+                "ccc3._domainkey.example.com",
+                "ccc3.dkim.eu-south-1.amazonses.com",
+                1800,
+            ),
+        ];
+        let plan = plan_removal(
+            &domain,
+            &tokens.iter().collect::<Vec<_>>(),
+            "dkim.amazonses.com",
+            &existing,
+        );
+        assert_eq!(plan.deletes, [existing[0].clone()], "as found, TTL 300");
+        assert_eq!(plan.left_alone, existing[1..]);
+        let none = plan_removal(&domain, &[], "dkim.amazonses.com", &existing);
+        assert!(none.deletes.is_empty() && none.left_alone.len() == existing.len());
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use super::domain::DomainRejection;
+use super::ids::DomainRejection;
 use super::zone::ZoneProblem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

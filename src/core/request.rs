@@ -1,8 +1,7 @@
 //! What a trigger asks for: a domain onboarded, or offboarded.
 
-use super::domain::DomainName;
-use super::follow_up::TenantId;
-use super::zone::HostedZoneId;
+use super::ids::DomainName;
+use super::ids::{HostedZoneId, TenantId};
 
 /// The custom events' `detail-type`s.
 pub const CUSTOM_DETAIL_TYPE: &str = "Domain Registered";
@@ -18,6 +17,25 @@ pub struct OnboardRequest {
     /// Every other trigger is Route 53, whatever this says.
     pub dns_mode: Option<DnsMode>,
     pub trigger: Trigger,
+}
+
+impl OnboardRequest {
+    /// Where this onboarding's records go: only an application's own event may hand
+    /// them over (its `dnsMode`, else `default`); AWS's triggers mean Route 53.
+    pub fn mode(&self, default: DnsMode) -> DnsMode {
+        match self.trigger {
+            Trigger::Custom { .. } => self.dns_mode.unwrap_or(default),
+            _ => DnsMode::Route53,
+        }
+    }
+
+    /// The same onboarding, its records handed over (`auto` found no zone).
+    pub fn handed_over(self) -> Self {
+        Self {
+            dns_mode: Some(DnsMode::External),
+            ..self
+        }
+    }
 }
 
 /// Where a domain's DKIM records go.
@@ -104,5 +122,42 @@ impl OffboardTrigger {
             Self::Custom { source } => format!("{DEREGISTERED_DETAIL_TYPE} from {source}"),
             Self::DomainDeleted => "Route 53 Domains deleteDomain".to_owned(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(trigger: Trigger, dns_mode: Option<DnsMode>) -> OnboardRequest {
+        OnboardRequest {
+            domain: DomainName::parse("example.com").unwrap(),
+            hosted_zone_id: None,
+            tenant_id: None,
+            dns_mode,
+            trigger,
+        }
+    }
+
+    #[test]
+    fn only_an_applications_event_may_hand_records_over() {
+        let custom = || Trigger::Custom {
+            source: "my.saas".into(),
+        };
+        assert_eq!(request(custom(), None).mode(DnsMode::Auto), DnsMode::Auto);
+        assert_eq!(
+            request(custom(), Some(DnsMode::Route53)).mode(DnsMode::External),
+            DnsMode::Route53
+        );
+        for trigger in [
+            Trigger::HostedZoneCreated,
+            Trigger::DomainRegistered,
+            Trigger::Reconcile,
+        ] {
+            let r = request(trigger, Some(DnsMode::External));
+            assert_eq!(r.mode(DnsMode::External), DnsMode::Route53);
+        }
+        let auto = request(custom(), Some(DnsMode::Auto)).handed_over();
+        assert_eq!(auto.mode(DnsMode::Route53), DnsMode::External);
     }
 }

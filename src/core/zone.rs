@@ -1,42 +1,7 @@
 //! Which Route 53 hosted zone may hold a domain's DKIM records.
 
-use std::fmt;
-
-use super::domain::DomainName;
+use super::ids::{DomainName, HostedZoneId};
 use super::records::normalise_dns_name;
-
-/// A Route 53 hosted zone id without the `/hostedzone/` prefix.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HostedZoneId(String);
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("hosted zone id \"{input}\" must be 1 to 32 letters and digits, optionally prefixed with /hostedzone/")]
-pub struct InvalidHostedZoneId {
-    pub input: String,
-}
-
-impl HostedZoneId {
-    pub fn parse(input: &str) -> Result<Self, InvalidHostedZoneId> {
-        let trimmed = input.trim();
-        let id = trimmed.strip_prefix("/hostedzone/").unwrap_or(trimmed);
-        if id.is_empty() || id.len() > 32 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-            return Err(InvalidHostedZoneId {
-                input: input.chars().take(64).collect(),
-            });
-        }
-        Ok(Self(id.to_ascii_uppercase()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for HostedZoneId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What Route 53 tells us about a zone.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,18 +110,6 @@ mod tests {
 
     fn domain(d: &str) -> DomainName {
         DomainName::parse(d).unwrap()
-    }
-
-    #[test]
-    fn zone_ids_lose_their_prefix_and_are_checked() {
-        assert_eq!(
-            HostedZoneId::parse("/hostedzone/Z123ABC").unwrap().as_str(),
-            "Z123ABC"
-        );
-        assert_eq!(HostedZoneId::parse("z123abc").unwrap().as_str(), "Z123ABC");
-        for bad in ["", "/hostedzone/", "Z12 3", "Z123/../x", &"Z".repeat(33)] {
-            assert!(HostedZoneId::parse(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]

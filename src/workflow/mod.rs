@@ -1,29 +1,40 @@
-//! The use cases, each told as a story: onboard a domain; check on it later; put
-//! off what AWS would not let finish now.
+//! The use cases, each one file that tells its story:
+//!
+//! | Use case | File | Starts from |
+//! |---|---|---|
+//! | onboard a domain into Route 53 (and wait for a registration's zone) | `onboard.rs` | `Domain Registered`, `CreateHostedZone`, `registerDomain`, a reconcile |
+//! | check a Route 53 chain until SES verifies | `check.rs` | a follow-up schedule |
+//! | hand the records to a tenant, and check that chain | `handover.rs` | `Domain Registered` with `dnsMode` external (or auto without a zone) |
+//! | offboard a domain | `offboard.rs` | `Domain Deregistered`, `deleteDomain` |
+//! | reconcile the account, a page at a time | `reconcile.rs` | the recurring schedule, `Reconcile Requested` |
+//!
+//! Steps several use cases share live in `steps/`, one module per subject (schedules,
+//! DNS record changes, outcome events, zones, the scope gate, chains, deferral, public
+//! DNS). A use case never calls another use case's helpers: when one starts another (a
+//! reconcile onboards, `auto` hands over), it goes through `run`, the one dispatcher,
+//! which also puts every piece of work through the scope gate first.
 
-mod check;
-mod defer;
-mod handover;
-mod offboard;
-mod onboard;
-mod publish;
-mod reconcile;
-mod zones;
+pub mod check;
+pub mod handover;
+pub mod offboard;
+pub mod onboard;
+pub mod reconcile;
+mod response;
+mod steps;
 
-pub use check::check;
-pub use defer::defer;
-pub use offboard::offboard;
-pub use onboard::onboard;
-pub use reconcile::reconcile;
+pub use response::{FollowUpRef, Response};
+pub use steps::deferral::defer;
+pub use steps::outcomes::report_rejection;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::aws::{Aws, AwsError};
 use crate::config::Settings;
-use crate::core::deferral::Work;
-use crate::core::records::CnameRecord;
+use crate::core::chain::FollowUp;
+use crate::core::ids::{DomainName, TenantId};
 use crate::core::rejection::{RejectReason, Rejection};
+use crate::core::request::DnsMode;
+use crate::core::work::Work;
 
 /// What one invocation works with. `now` is an input so time can be tested.
 pub struct Context<'a> {
@@ -44,7 +55,7 @@ pub struct Context<'a> {
 pub enum Stop {
     /// Permanent: report it and acknowledge the event.
     Rejected(Rejection),
-    /// Fail the invocation so Lambda delivers it again.
+    /// Fail the invocation (or defer the work) so it is tried again.
     Transient(AwsError),
 }
 
@@ -64,185 +75,59 @@ impl Stop {
             },
         })
     }
-}
 
-/// The invocation's response: what happened, in a form a person or a workflow can read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(
-    tag = "outcome",
-    rename_all = "camelCase",
-    rename_all_fields = "camelCase"
-)]
-pub enum Response {
-    Published {
-        domain: String,
-        hosted_zone_id: String,
-        records: Vec<CnameRecord>,
-        follow_up: FollowUpRef,
-    },
-    /// The records were handed to the tenant (`DKIM Records Required`).
-    HandedOver {
-        domain: String,
-        records: Vec<crate::core::handover::HandedOverRecord>,
-        follow_up: FollowUpRef,
-    },
-    /// Handed-over records SES has not found yet; `checks` when this check looked
-    /// them up (`reported`: a `DKIM Records Pending` event went out).
-    AwaitingRecords {
-        domain: String,
-        dkim_status: String,
-        reported: bool,
-        checks: Vec<crate::core::handover::RecordCheck>,
-        follow_up: FollowUpRef,
-    },
-    RetryLater {
-        domain: String,
-        reason: String,
-        follow_up: FollowUpRef,
-    },
-    Verified {
-        domain: String,
-        attempt: u32,
-        /// From the start of onboarding to this check.
-        elapsed_seconds: i64,
-    },
-    Waiting {
-        domain: String,
-        dkim_status: String,
-        restored_records: Vec<String>,
-        removed_records: Vec<String>,
-        follow_up: FollowUpRef,
-    },
-    Restarted {
-        domain: String,
-        dkim_status: String,
-        tokens_changed: bool,
-        restored_records: Vec<String>,
-        removed_records: Vec<String>,
-        follow_up: FollowUpRef,
-    },
-    Failed {
-        domain: String,
-        reason: String,
-    },
-    TimedOut {
-        domain: String,
-        reason: String,
-    },
-    Rejected {
-        domain: Option<String>,
-        reason_code: String,
-        reason: String,
-    },
-    Ignored {
-        reason: String,
-    },
-    /// AWS would not let the work finish now; a schedule brings it back.
-    Deferred {
-        domain: String,
-        work: &'static str,
-        deferrals: u32,
-        reason_code: String,
-        reason: String,
-        schedule: FollowUpRef,
-    },
-    /// Out of scope, or its zone opted out: nothing was changed.
-    Skipped {
-        domain: String,
-        reason_code: String,
-        reason: String,
-    },
-    /// An offboarding: what it removed (nothing, on a second delivery); also a
-    /// check whose chain an offboarding ended (its own schedules and records).
-    Removed {
-        domain: String,
-        removed_schedules: Vec<String>,
-        removed_records: Vec<String>,
-        identity_deleted: bool,
-        /// Records at DKIM names that were not exactly SES's: left in place.
-        left_alone: Vec<String>,
-    },
-    /// A reconcile page is done; the run goes on in `schedule`.
-    ReconcileContinues {
-        run_id: String,
-        pages: u32,
-        counts: crate::core::reconcile::ReconcileCounts,
-        schedule: FollowUpRef,
-    },
-    ReconcileFinished {
-        run_id: String,
-        dry_run: bool,
-        pages: u32,
-        counts: crate::core::reconcile::ReconcileCounts,
-        planned: Vec<crate::core::reconcile::Planned>,
-    },
-    /// Deferred as often as allowed; reported as failed.
-    DeferralsExhausted {
-        domain: String,
-        work: &'static str,
-        deferrals: u32,
-        reason: String,
-    },
-}
-
-impl Response {
-    /// The `Outcome` dimension of the metrics.
-    pub fn metric_outcome(&self) -> &'static str {
-        match self {
-            Self::Published { .. } => "published",
-            Self::RetryLater { .. } => "retryLater",
-            Self::HandedOver { .. } => "handedOver",
-            Self::AwaitingRecords { .. } => "awaitingRecords",
-            Self::Verified { .. } => "verified",
-            Self::Waiting { .. } => "waiting",
-            Self::Restarted { .. } => "restarted",
-            Self::Failed { .. } => "verificationFailed",
-            Self::TimedOut { .. } => "timedOut",
-            Self::Rejected { .. } => "rejected",
-            Self::Ignored { .. } => "ignored",
-            Self::Deferred { .. } => "deferred",
-            Self::DeferralsExhausted { .. } => "deferralsExhausted",
-            Self::Skipped { .. } => "skipped",
-            Self::Removed { .. } => "removed",
-            Self::ReconcileContinues { .. } => "reconcileContinues",
-            Self::ReconcileFinished { .. } => "reconcileFinished",
-        }
-    }
-
-    /// The `ReasonCode` dimension, where one applies.
-    pub fn reason_code(&self) -> Option<&str> {
-        match self {
-            Self::Rejected { reason_code, .. }
-            | Self::Deferred { reason_code, .. }
-            | Self::Skipped { reason_code, .. } => Some(reason_code),
-            _ => None,
-        }
+    /// `Stop::aws` about this domain and tenant, for `map_err`.
+    pub fn about(domain: &DomainName, tenant: Option<&TenantId>) -> impl Fn(AwsError) -> Self {
+        let domain = domain.to_string();
+        let tenant = tenant.map(|t| t.as_str().to_owned());
+        move |err| Self::aws(err, &domain, tenant.as_deref())
     }
 }
 
-/// Do one piece of work: an onboarding, a check, an offboarding or a reconcile page.
+/// Do one piece of work: the one dispatcher. Every piece passes the scope gate first
+/// (its domain, and the zone it names), before any AWS call.
 pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
+    if let Some(domain) = work.domain() {
+        if let Err(skip) = cx.settings.scope.admit(domain, work.zone()) {
+            let stop = Stop::about(domain, work.tenant_id());
+            return steps::scope::skip(cx, domain, work.tenant_id(), work.zone(), skip)
+                .await
+                .map_err(stop);
+        }
+    }
+    // Each use case is boxed: their futures are large (a reconcile holds an onboarding),
+    // and a debug build's 2 MiB thread stack would not hold them side by side.
     match work {
         Work::Onboard {
             request,
             started_at,
-        } => onboard(cx, request, started_at).await,
-        Work::FollowUp(follow_up) => check(cx, follow_up).await,
+        } => match request.mode(cx.settings.default_dns_mode) {
+            DnsMode::External => Box::pin(handover::hand_over(cx, request, started_at)).await,
+            mode => Box::pin(onboard::onboard(cx, request, started_at, mode)).await,
+        },
+        Work::FollowUp(FollowUp::AwaitingZone { chain, named_zone }) => {
+            Box::pin(onboard::look_for_zone_again(cx, chain, named_zone)).await
+        }
+        Work::FollowUp(FollowUp::Published {
+            chain,
+            zone,
+            tokens,
+        }) => Box::pin(check::check(cx, chain, zone, tokens)).await,
+        Work::FollowUp(FollowUp::HandedOver { chain, tokens }) => {
+            Box::pin(handover::check(cx, chain, tokens)).await
+        }
         Work::Offboard {
             request,
             requested_at,
-        } => offboard(cx, request, requested_at).await,
-        Work::Reconcile(run) => reconcile(cx, run).await,
+        } => Box::pin(offboard::offboard(cx, request, requested_at)).await,
+        Work::Reconcile(run) => Box::pin(reconcile::reconcile(cx, run)).await,
     }
 }
 
-/// The follow-up schedule an invocation created (or found already there).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct FollowUpRef {
-    pub schedule_name: String,
-    pub schedule_group: String,
-    pub at: DateTime<Utc>,
-    pub attempt: u32,
-    pub already_scheduled: bool,
+/// `run`, boxed: a use case that starts another nests a deep future in its own.
+fn run_boxed<'a>(
+    cx: &'a Context<'a>,
+    work: Work,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Stop>> + 'a>> {
+    Box::pin(run(cx, work))
 }

@@ -5,26 +5,27 @@
 //!
 //! Idempotent: a second delivery finds nothing left to remove and says so; a domain
 //! never onboarded is the same. The race with an onboarding is settled by start time
-//! (see `core::tombstone`).
+//! (see `core::tombstone`). A domain the scope leaves alone (its zone not allowed,
+//! or tagged off) loses nothing at all: not its records, identity or schedules.
 
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
-use super::publish::{
-    create_schedule, delete_records, domain_schedules, publish_outcome, remove_schedules_ended_by,
-    skip,
-};
-use super::zones::{find_zone, zone_opted_out};
+use super::steps::outcomes::send;
+use super::steps::records::{self, names};
+use super::steps::schedules;
+use super::steps::scope::skip;
+use super::steps::zones::{find, opted_out_tag};
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
-use crate::core::domain::DomainName;
-use crate::core::offboarding::{plan_removal, removed_event, RecordRemoval, Removal};
-use crate::core::policy::DkimStatus;
-use crate::core::records::CnameRecord;
+use crate::core::identity::DkimStatus;
+use crate::core::ids::{DomainName, HostedZoneId};
+use crate::core::outcome::{removed, Removal};
+use crate::core::records::{plan_removal, CnameRecord, RecordRemoval, RecordRepair};
 use crate::core::request::OffboardRequest;
+use crate::core::schedule::{parse_input, Scheduled};
 use crate::core::scope::Skip;
-use crate::core::tombstone::{read_tombstone, Tombstone};
-use crate::core::zone::HostedZoneId;
+use crate::core::tombstone::Tombstone;
 
 /// `requested_at`: when the offboarding was first asked for; work started before it ends.
 pub async fn offboard(
@@ -34,78 +35,67 @@ pub async fn offboard(
 ) -> Result<Response, Stop> {
     let domain = &request.domain;
     let tenant = request.tenant_id.as_ref();
-    let stop = |e| Stop::aws(e, domain, tenant.map(|t| t.as_str()));
-    if let Err(out_of_scope) = cx.settings.scope.check(domain) {
-        return skip(
-            cx,
-            domain,
-            tenant,
-            request.hosted_zone_id.as_ref(),
-            out_of_scope,
-        )
-        .await
-        .map_err(stop);
-    }
+    let stop = Stop::about(domain, tenant);
     let (zone, state, schedules) = tokio::try_join!(
         observe_zone(cx, domain, request.hosted_zone_id.as_ref()),
         cx.aws.ses.dkim_state(domain),
-        domain_schedules(cx, domain),
+        schedules::of_domain(cx, domain),
     )
-    .map_err(stop)?;
-    if let Some(zone) = zone.as_ref().filter(|z| z.opted_out) {
-        let opted_out = Skip::ZoneOptedOut {
-            zone_id: zone.id.clone(),
-        };
-        return skip(cx, domain, tenant, Some(&zone.id), opted_out)
+    .map_err(&stop)?;
+    if let Some(ObservedZone::Skipped(id, why)) = zone {
+        return skip(cx, domain, tenant, Some(&id), why)
             .await
-            .map_err(stop);
+            .map_err(&stop);
     }
+    let zone = match zone {
+        Some(ObservedZone::Usable { id, records }) => Some((id, records)),
+        _ => None,
+    };
     // First, so that no chain started before now can bring the domain back.
     let tombstone = Tombstone {
         domain: domain.clone(),
         offboarded_at: requested_at,
     };
-    leave_tombstone(cx, &tombstone).await.map_err(stop)?;
+    leave_tombstone(cx, &tombstone).await.map_err(&stop)?;
 
     let tokens: Vec<_> = state.tokens.iter().flat_map(|t| t.iter()).collect();
     let records = match &zone {
-        Some(zone) => plan_removal(
-            domain,
-            &tokens,
-            &cx.settings.dkim_record_domain,
-            &zone.records,
-        ),
+        Some((_, existing)) => {
+            plan_removal(domain, &tokens, &cx.settings.dkim_record_domain, existing)
+        }
         None => RecordRemoval::default(),
     };
     let delete_identity =
         cx.settings.delete_identity_on_offboard && state.status != DkimStatus::IdentityMissing;
-    let (schedules, (), ()) = tokio::try_join!(
-        remove_schedules_ended_by(cx, &schedules, requested_at),
+    let (ended, (), ()) = tokio::try_join!(
+        schedules::remove_ended_by(cx, &schedules.work, requested_at),
         async {
             match &zone {
-                Some(zone) => delete_records(cx, &zone.id, &records.deletes).await,
+                Some((id, _)) => {
+                    let removal = RecordRepair::remove(records.deletes.clone());
+                    records::apply(cx, id, &removal, "offboarding").await
+                }
                 None => Ok(()),
             }
         },
         async {
-            if delete_identity {
-                cx.aws.ses.delete_identity(domain).await
-            } else {
-                Ok(())
+            match delete_identity {
+                true => cx.aws.ses.delete_identity(domain).await,
+                false => Ok(()),
             }
         },
     )
-    .map_err(stop)?;
+    .map_err(&stop)?;
 
     let removal = Removal {
-        schedules: schedules.removed,
+        schedules: ended.removed,
         records: names(&records.deletes),
         identity: delete_identity,
         left_alone: names(&records.left_alone),
     };
     let zone_id = zone
         .as_ref()
-        .map(|z| z.id.to_string())
+        .map(|(id, _)| id.to_string())
         .or(request.hosted_zone_id.as_ref().map(ToString::to_string));
     for record in &records.left_alone {
         warn!(%domain, record = %record.name, value = %record.value, "DKIM record not exactly SES's; left alone");
@@ -115,19 +105,15 @@ pub async fn offboard(
         tenant_id = tenant.map(|t| t.as_str()),
         hosted_zone_id = zone_id.as_deref(),
         schedules = ?removal.schedules,
-        kept_schedules = ?schedules.kept,
+        kept_schedules = ?ended.kept,
         records = ?removal.records,
         identity = removal.identity,
         nothing_removed = removal.is_empty(),
         "DKIM removed"
     );
-    let event = removed_event(
-        domain,
-        tenant.map(|t| t.as_str()),
-        zone_id.as_deref(),
-        &removal,
-    );
-    publish_outcome(cx, &event).await.map_err(stop)?;
+    send(cx, &removed(domain, tenant, zone_id.as_deref(), &removal))
+        .await
+        .map_err(&stop)?;
     Ok(Response::Removed {
         domain: domain.to_string(),
         removed_schedules: removal.schedules,
@@ -137,12 +123,15 @@ pub async fn offboard(
     })
 }
 
-/// The zone that may hold the domain's records, with those records and its opt-out
-/// tag; `None` when there is no such zone (the identity and schedules still go).
-struct ObservedZone {
-    id: HostedZoneId,
-    records: Vec<CnameRecord>,
-    opted_out: bool,
+/// The zone that may hold the domain's records; `None` when there is no such zone
+/// (the identity and schedules still go).
+enum ObservedZone {
+    Usable {
+        id: HostedZoneId,
+        records: Vec<CnameRecord>,
+    },
+    /// The scope leaves it alone: nothing about it was read beyond its name.
+    Skipped(HostedZoneId, Skip),
 }
 
 async fn observe_zone(
@@ -150,21 +139,26 @@ async fn observe_zone(
     domain: &DomainName,
     named: Option<&HostedZoneId>,
 ) -> Result<Option<ObservedZone>, AwsError> {
-    let zone = match find_zone(cx, domain, named).await? {
+    let zone = match find(cx, domain, named).await? {
         Ok(zone) => zone,
         Err(problem) => {
             warn!(%domain, %problem, "no zone to remove DKIM records from");
             return Ok(None);
         }
     };
+    if let Err(why) = cx.settings.scope.check_zone(&zone.id) {
+        return Ok(Some(ObservedZone::Skipped(zone.id, why)));
+    }
     let (records, opted_out) = tokio::try_join!(
-        cx.aws.route53.dkim_cnames(&zone.id, domain),
-        zone_opted_out(cx, &zone.id),
+        records::read(cx, &zone.id, domain),
+        opted_out_tag(cx, &zone.id),
     )?;
-    Ok(Some(ObservedZone {
-        id: zone.id,
-        records,
-        opted_out,
+    Ok(Some(match opted_out {
+        true => ObservedZone::Skipped(zone.id.clone(), Skip::ZoneOptedOut { zone_id: zone.id }),
+        false => ObservedZone::Usable {
+            id: zone.id,
+            records,
+        },
     }))
 }
 
@@ -173,7 +167,7 @@ async fn observe_zone(
 async fn leave_tombstone(cx: &Context<'_>, tombstone: &Tombstone) -> Result<(), AwsError> {
     let name = tombstone.schedule_name();
     let write = || {
-        create_schedule(
+        schedules::create(
             cx,
             &name,
             tombstone.expires_at(&cx.settings.policy, &cx.settings.deferral),
@@ -188,19 +182,18 @@ async fn leave_tombstone(cx: &Context<'_>, tombstone: &Tombstone) -> Result<(), 
     if !write().await?.already_scheduled {
         return Ok(());
     }
-    let group = &cx.settings.schedule_group;
-    let existing = cx.aws.scheduler.input_of(&name, group).await?;
-    let earlier = existing
-        .and_then(|input| serde_json::from_str(&input).ok())
-        .and_then(|value| read_tombstone(value).ok())
-        .is_none_or(|t| t.offboarded_at < tombstone.offboarded_at);
+    let earlier = match schedules::input_of(cx, &name)
+        .await?
+        .map(|i| parse_input(&i))
+    {
+        Some(Ok(Scheduled::Tombstone(existing))) => {
+            existing.offboarded_at < tombstone.offboarded_at
+        }
+        _ => true,
+    };
     if earlier {
-        cx.aws.scheduler.delete(&name, group).await?;
+        schedules::delete(cx, &name).await?;
         write().await?;
     }
     Ok(())
-}
-
-fn names(records: &[CnameRecord]) -> Vec<String> {
-    records.iter().map(|r| r.name.clone()).collect()
 }

@@ -9,22 +9,28 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::publish::{apply_repair, create_schedule, publish_outcome, skip, wanted_records};
-use super::zones::find_zone;
-use super::{check, defer, onboard, Context, FollowUpRef, Response, Stop};
+use super::steps::deferral::defer;
+use super::steps::outcomes::send;
+use super::steps::public_dns::{look_up, served_or_unknown};
+use super::steps::records::{self, names, wanted};
+use super::steps::schedules;
+use super::steps::scope::skip;
+use super::steps::zones::find;
+use super::{run_boxed, Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
-use crate::core::deferral::{reconcile_schedule_name, Deferred, Work};
-use crate::core::domain::DomainName;
-use crate::core::follow_up::{owned_schedules, FollowUp, ScheduleName, Stage};
-use crate::core::outcome::{OutcomeDetail, OutcomeEvent, OutcomeKind};
-use crate::core::policy::DkimStatus;
-use crate::core::reconcile::{
-    plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction, DRY_RUN_LIST_CAP,
-};
+use crate::core::chain::{Chain, FollowUp};
+use crate::core::deferral::Deferred;
+use crate::core::handover::count;
+use crate::core::identity::DkimStatus;
+use crate::core::ids::{DomainName, HostedZoneId};
+use crate::core::outcome::{domain_orphaned, drift_repaired, reconcile_finished};
+use crate::core::reconcile::{plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction};
 use crate::core::records::DkimTokens;
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::request::{OnboardRequest, Trigger};
+use crate::core::schedule::ScheduleName;
 use crate::core::scope::{opted_out, Skip};
+use crate::core::work::Work;
 use crate::core::zone::HostedZone;
 
 /// Stop a page this long before Lambda's deadline: one domain's work (a paced
@@ -35,6 +41,8 @@ const ZONES_PER_LISTING: i32 = 100;
 /// The next page starts this soon after the last one.
 const NEXT_PAGE_DELAY_SECONDS: i64 = 5;
 
+/// One page of a run (a fresh run from the recurring schedule or a request, or the
+/// continuation a page left).
 pub async fn reconcile(cx: &Context<'_>, mut run: ReconcileRun) -> Result<Response, Stop> {
     // The recurring schedule's payload names no run: this invocation starts one.
     let run_id = run
@@ -107,11 +115,9 @@ async fn reconcile_zones(
     run: &mut ReconcileRun,
     zones: &[HostedZone],
 ) -> Result<usize, AwsError> {
-    // A zone outside HOSTED_ZONE_IDS is not the function's to read or write.
-    let allowed = |z: &HostedZone| {
-        let ids = &cx.settings.hosted_zone_ids;
-        !z.private && (ids.is_empty() || ids.contains(&z.id))
-    };
+    // A zone outside HOSTED_ZONE_IDS is not the function's to read or write: counted
+    // as skipped, with no event per zone.
+    let allowed = |z: &HostedZone| !z.private && cx.settings.scope.allows_zone(&z.id);
     let named: Vec<(&HostedZone, Option<DomainName>)> = zones
         .iter()
         .map(|z| {
@@ -173,28 +179,17 @@ async fn reconcile_zones(
         };
         let verified = state.status == DkimStatus::Success;
         let records = match verified {
-            true => Some(cx.aws.route53.dkim_cnames(&zone.id, domain).await?),
+            true => Some(records::read(cx, &zone.id, domain).await?),
             false => None,
         };
         let chain_running = match verified {
             true => false,
-            false => chain_running(cx, domain).await?,
-        };
-        let about = FollowUp {
-            stage: Stage::Verify,
-            dns_mode: crate::core::request::DnsMode::Route53,
-            domain: domain.clone(),
-            hosted_zone_id: Some(zone.id.clone()),
-            tenant_id: None,
-            attempt: 1,
-            restarts: 0,
-            onboarding_started_at: cx.now,
-            published_tokens: state.tokens.clone(),
+            false => schedules::of_domain(cx, domain).await?.any(),
         };
         let wanted = state
             .tokens
             .as_ref()
-            .map(|t| wanted_records(cx, &about, t))
+            .map(|t| wanted(cx, domain, t))
             .unwrap_or_default();
         let action = plan_zone(Observed {
             status: state.status,
@@ -203,7 +198,12 @@ async fn reconcile_zones(
             records: records.as_deref(),
             wanted: &wanted,
         });
-        act(cx, run, zone, about, action).await?;
+        let found = Found {
+            domain,
+            zone: &zone.id,
+            tokens: state.tokens.as_ref(),
+        };
+        act(cx, run, found, action).await?;
     }
     Ok(zones.len())
 }
@@ -230,18 +230,6 @@ fn near_deadline(cx: &Context<'_>) -> bool {
         .is_some_and(|deadline| Instant::now() + DEADLINE_MARGIN >= deadline)
 }
 
-/// Whether a follow-up chain (or deferred work) of this domain is pending. A
-/// tombstone counts too: an offboarded domain is left alone while it lasts.
-async fn chain_running(cx: &Context<'_>, domain: &DomainName) -> Result<bool, AwsError> {
-    let prefix = ScheduleName::prefix_for_domain(domain);
-    let names = cx
-        .aws
-        .scheduler
-        .names_with_prefix(&cx.settings.schedule_group, &prefix)
-        .await?;
-    Ok(!owned_schedules(domain, &names).is_empty())
-}
-
 async fn skip_domain(
     cx: &Context<'_>,
     run: &mut ReconcileRun,
@@ -257,73 +245,82 @@ async fn skip_domain(
     Ok(())
 }
 
-/// Carry out one zone's plan (or, in a dry run, only count and list it). A transient
-/// failure of one domain's work becomes that work's own deferral: the page goes on.
+/// One zone's domain, as the page observed it.
+struct Found<'a> {
+    domain: &'a DomainName,
+    zone: &'a HostedZoneId,
+    tokens: Option<&'a DkimTokens>,
+}
+
+/// Carry out one zone's plan (or, in a dry run, only count and list it). Onboarding
+/// and chains go through the dispatcher, as any trigger's would; a transient failure
+/// of one domain's work becomes that work's own deferral, and the page goes on.
 async fn act(
     cx: &Context<'_>,
     run: &mut ReconcileRun,
-    zone: &HostedZone,
-    about: FollowUp,
+    found: Found<'_>,
     action: ZoneAction,
 ) -> Result<(), AwsError> {
-    let domain = about.domain.clone();
-    match &action {
-        ZoneAction::AlreadyVerified => run.counts.already_verified += 1,
-        ZoneAction::LeaveAlone => run.counts.chains_running += 1,
-        ZoneAction::Skip(_) => run.counts.skipped += 1,
-        _ => {}
-    }
-    if matches!(
-        action,
-        ZoneAction::AlreadyVerified | ZoneAction::LeaveAlone | ZoneAction::Skip(_)
-    ) {
-        return Ok(());
-    }
-    run.plan_note(action.name(), domain.as_str());
-    if run.dry_run {
-        count(run, &action);
-        return Ok(());
-    }
+    let domain = found.domain;
     let work = match &action {
+        ZoneAction::AlreadyVerified => {
+            run.counts.already_verified += 1;
+            return Ok(());
+        }
+        ZoneAction::LeaveAlone => {
+            run.counts.chains_running += 1;
+            return Ok(());
+        }
+        ZoneAction::Skip(_) => {
+            run.counts.skipped += 1;
+            return Ok(());
+        }
+        _ if run.dry_run => {
+            run.plan_note(action.name(), domain.as_str());
+            count_action(run, &action);
+            return Ok(());
+        }
+        ZoneAction::RepairDrift(repair) => {
+            run.plan_note(action.name(), domain.as_str());
+            records::apply(cx, found.zone, repair, "Easy DKIM records").await?;
+            let restored = names(&repair.upserts);
+            let run_id = run.run_id.clone().unwrap_or_default();
+            info!(%domain, ?restored, "DKIM drift repaired");
+            if let Some(tokens) = found.tokens {
+                let event = drift_repaired(domain, found.zone, tokens, &restored, &run_id);
+                send(cx, &event).await?;
+            }
+            count_action(run, &action);
+            return Ok(());
+        }
         ZoneAction::Onboard => Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
                 domain: domain.clone(),
-                hosted_zone_id: Some(zone.id.clone()),
+                hosted_zone_id: Some(found.zone.clone()),
                 tenant_id: None,
                 trigger: Trigger::Reconcile,
             },
             started_at: cx.now,
         },
-        ZoneAction::RepairDrift(repair) => {
-            apply_repair(cx, &zone.id, repair).await?;
-            let restored = repair.upserts.iter().map(|r| r.name.clone()).collect();
-            let run_id = run.run_id.clone().unwrap_or_default();
-            drift_repaired(cx, &about, restored, &run_id).await?;
-            count(run, &action);
-            return Ok(());
-        }
+        // The chain's first look runs now: SES's status decides whether it restarts
+        // verification (bounded as always) or keeps watching.
         ZoneAction::Restart(tokens) | ZoneAction::StartChain(tokens) => {
-            Work::FollowUp(chain_start(about, tokens))
+            Work::FollowUp(FollowUp::Published {
+                chain: Chain::starting(domain.clone(), None, cx.now),
+                zone: found.zone.clone(),
+                tokens: tokens.clone(),
+            })
         }
-        _ => unreachable!("handled above"),
     };
-    let result = match work.clone() {
-        Work::Onboard {
-            request,
-            started_at,
-        } => Box::pin(onboard(cx, request, started_at)).await,
-        // Boxed: these stories are deep futures, and the reconcile nests them.
-        Work::FollowUp(follow_up) => Box::pin(check(cx, follow_up)).await,
-        _ => unreachable!("reconcile starts onboardings and checks only"),
-    };
-    match result {
+    run.plan_note(action.name(), domain.as_str());
+    match run_boxed(cx, work.clone()).await {
         Ok(Response::Skipped { .. }) => run.counts.skipped += 1,
-        Ok(_) => count(run, &action),
-        Err(Stop::Transient(err)) => match Box::pin(defer(cx, Deferred::fresh(work), err)).await {
-            Ok(_) => run.counts.deferred += 1,
-            Err(err) => return Err(err),
-        },
+        Ok(_) => count_action(run, &action),
+        Err(Stop::Transient(err)) => {
+            Box::pin(defer(cx, Deferred::fresh(work), err)).await?;
+            run.counts.deferred += 1;
+        }
         Err(Stop::Rejected(rejection)) => {
             warn!(%domain, reason = %rejection, "reconcile could not act on this domain");
             run.counts.errors += 1;
@@ -332,7 +329,7 @@ async fn act(
     Ok(())
 }
 
-fn count(run: &mut ReconcileRun, action: &ZoneAction) {
+fn count_action(run: &mut ReconcileRun, action: &ZoneAction) {
     let counts = &mut run.counts;
     match action {
         ZoneAction::Onboard => counts.onboarded += 1,
@@ -341,47 +338,6 @@ fn count(run: &mut ReconcileRun, action: &ZoneAction) {
         ZoneAction::StartChain(_) => counts.chains_started += 1,
         ZoneAction::AlreadyVerified | ZoneAction::LeaveAlone | ZoneAction::Skip(_) => {}
     }
-}
-
-/// The first check of a chain the reconcile starts, run now: SES's status decides
-/// whether it restarts verification (bounded as always) or keeps watching.
-fn chain_start(about: FollowUp, tokens: &DkimTokens) -> FollowUp {
-    FollowUp {
-        published_tokens: Some(tokens.clone()),
-        ..about
-    }
-}
-
-/// `DKIM Drift Repaired`; its id comes from the run, so a redelivered page repeats it.
-async fn drift_repaired(
-    cx: &Context<'_>,
-    about: &FollowUp,
-    restored: Vec<String>,
-    run_id: &str,
-) -> Result<(), AwsError> {
-    info!(domain = %about.domain, ?restored, "DKIM drift repaired");
-    let tokens: Vec<String> = about
-        .published_tokens
-        .as_ref()
-        .map(DkimTokens::to_strings)
-        .unwrap_or_default();
-    let identity: Vec<&str> = [about.domain.as_str(), run_id]
-        .into_iter()
-        .chain(restored.iter().map(String::as_str))
-        .collect();
-    let event = OutcomeEvent::new(
-        OutcomeKind::DriftRepaired,
-        &identity,
-        OutcomeDetail {
-            domain: Some(about.domain.to_string()),
-            hosted_zone_id: about.hosted_zone_id.as_ref().map(ToString::to_string),
-            tokens,
-            record_names: restored.clone(),
-            dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
-            ..Default::default()
-        },
-    );
-    publish_outcome(cx, &event).await
 }
 
 /// The account's SES domain identities, page by page: an in-scope identity that no
@@ -411,13 +367,13 @@ async fn identities_page(
         if cx.settings.scope.check(&domain).is_err() {
             continue;
         }
-        if find_zone(cx, &domain, None).await?.is_ok() {
+        if find(cx, &domain, None).await?.is_ok() {
             continue;
         }
         no_zone.push(domain);
     }
     // Handed over to a tenant's own DNS: no zone here, and not an orphan.
-    let elsewhere = super::handover::living_elsewhere(cx, &no_zone).await?;
+    let elsewhere = living_elsewhere(cx, &no_zone).await?;
     for domain in no_zone.iter().filter(|d| !elsewhere.contains(d)) {
         orphaned(cx, run, domain).await?;
     }
@@ -450,25 +406,47 @@ async fn orphaned(
     if run.dry_run {
         return Ok(());
     }
-    let event = OutcomeEvent::new(
-        OutcomeKind::DomainOrphaned,
-        &[domain.as_str(), run.run_id.as_deref().unwrap_or_default()],
-        OutcomeDetail {
-            domain: Some(domain.to_string()),
-            reason: Some("no public hosted zone in the account contains it any more".to_owned()),
-            removed: delete.then(|| serde_json::json!({"identity": true})),
-            ..Default::default()
-        },
-    );
-    publish_outcome(cx, &event).await
+    let run_id = run.run_id.as_deref().unwrap_or_default();
+    send(cx, &domain_orphaned(domain, run_id, delete)).await
+}
+
+/// The SES identities among `domains` (none in a zone of this account) whose DNS
+/// lives elsewhere, so they are not orphans: a follow-up chain still watches them, or
+/// SES verified them and public DNS serves their records. A DNS failure counts as
+/// elsewhere: an identity is never deleted on a failed lookup. One
+/// `GetIdentityDkimAttributes` per 100 domains; DNS only for verified ones.
+async fn living_elsewhere(
+    cx: &Context<'_>,
+    domains: &[DomainName],
+) -> Result<Vec<DomainName>, AwsError> {
+    if domains.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut elsewhere = Vec::new();
+    for (domain, state) in cx.aws.ses.dkim_states(domains).await? {
+        let served = match (state.status, &state.tokens) {
+            (DkimStatus::Success, Some(tokens)) => {
+                let (checks, _) = look_up(cx, &wanted(cx, &domain, tokens)).await;
+                if count(&checks).could_not_check > 0 {
+                    warn!(%domain, "could not look its DKIM records up in public DNS; not taken for an orphan this time");
+                }
+                served_or_unknown(&checks)
+            }
+            _ => !schedules::of_domain(cx, &domain).await?.work.is_empty(),
+        };
+        if served {
+            elsewhere.push(domain);
+        }
+    }
+    Ok(elsewhere)
 }
 
 /// The rest of the run goes on in a one-time schedule named after the run and the
 /// page: a redelivered page meets the schedule its twin made, and the run never forks.
 async fn continue_later(cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
-    let name = reconcile_schedule_name(&run, "");
+    let name = ScheduleName::for_reconcile_page(&run, "");
     let run_id = run.run_id.clone().unwrap_or_default();
-    let schedule: FollowUpRef = create_schedule(
+    let schedule: FollowUpRef = schedules::create(
         cx,
         &name,
         cx.now + chrono::TimeDelta::seconds(NEXT_PAGE_DELAY_SECONDS),
@@ -496,21 +474,7 @@ async fn continue_later(cx: &Context<'_>, run: ReconcileRun) -> Result<Response,
 async fn finish(cx: &Context<'_>, run: ReconcileRun) -> Result<Response, Stop> {
     let run_id = run.run_id.clone().unwrap_or_default();
     info!(run_id, dry_run = run.dry_run, counts = ?run.counts, "reconcile finished");
-    let dry_run_text = run.dry_run.to_string();
-    let event = OutcomeEvent::new(
-        OutcomeKind::ReconcileFinished,
-        &[&run_id, &dry_run_text],
-        OutcomeDetail {
-            run_id: Some(run_id.clone()),
-            dry_run: Some(run.dry_run),
-            counts: Some(serde_json::to_value(&run.counts).expect("counts serialise")),
-            planned: run
-                .dry_run
-                .then(|| serde_json::json!({"cap": DRY_RUN_LIST_CAP, "domains": run.planned})),
-            ..Default::default()
-        },
-    );
-    publish_outcome(cx, &event)
+    send(cx, &reconcile_finished(&run))
         .await
         .map_err(|err| stop(err, &run_id))?;
     Ok(Response::ReconcileFinished {

@@ -642,11 +642,30 @@ def test_call_log_filters_and_timestamps(controls, strict):
         ("ses", "GetIdentityDkimAttributes", False)]
     times = [c["t"] for c in calls]
     assert before <= times[0] <= times[1] <= times[2] <= after
-    assert set(calls[0]) == {"t", "service", "action", "accessKeyId", "throttled"}
+    assert set(calls[0]) == {"t", "service", "action", "accessKeyId", "request", "throttled"}
     assert [c["action"] for c in control(controls, "calls?service=ses")[1]["calls"]] == [
         "VerifyDomainDkim", "GetIdentityDkimAttributes"]
     assert control(controls, "calls?service=ses&action=VerifyDomainDkim")[1]["calls"] == calls[:1]
     assert control(controls, "calls?service=sqs")[1] == {"calls": []}
+
+
+def test_call_log_keeps_what_each_call_named(controls, strict):
+    """Path, query and body: a test can tell which zone or identity a call touched."""
+    r53 = strict("route53")
+    zone = r53.create_hosted_zone(Name=new_domain(), CallerReference=uuid.uuid4().hex)
+    zone_id = zone["HostedZone"]["Id"].rsplit("/", 1)[-1]
+    throttle(controls)  # resets the log
+    r53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName="a")
+    r53.list_tags_for_resources(ResourceType="hostedzone", ResourceIds=[zone_id])
+    strict("ses").verify_domain_dkim(Domain="logged.example.com")
+    calls = control(controls, "calls")[1]["calls"]
+    listed, tags, verify = (c["request"] for c in calls)
+    assert listed.startswith(f"GET /2013-04-01/hostedzone/{zone_id}/rrset") and "name=a" in listed
+    assert tags.startswith("POST /2013-04-01/tags/hostedzone") and zone_id in tags
+    assert verify.startswith("POST /") and "Domain=logged.example.com" in verify
+    # The body is read for the log and still reaches moto.
+    assert r53.list_tags_for_resources(ResourceType="hostedzone", ResourceIds=[zone_id])[
+        "ResourceTagSets"][0]["ResourceId"] == zone_id
 
 
 def test_call_log_names_the_access_key_each_call_was_signed_with(controls, strict, server):

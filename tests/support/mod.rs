@@ -4,7 +4,10 @@
 
 pub mod clock;
 pub mod dns;
+pub mod envelopes;
 pub mod runtime_api;
+
+pub use envelopes::*;
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -33,8 +36,15 @@ pub fn endpoint() -> String {
 
 /// Environment for anything that talks to the emulator: the function's own and the tests'.
 pub fn function_env() -> Vec<(&'static str, String)> {
+    let mut env = vec![("AWS_ENDPOINT_URL", endpoint())];
+    env.extend(settings_env());
+    env
+}
+
+/// The function's own settings, without the emulator's address (tests that bring
+/// their own clients, such as the fault injection, need no emulator).
+fn settings_env() -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", endpoint()),
         ("AWS_REGION", REGION.into()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
@@ -51,7 +61,7 @@ pub fn settings() -> Settings {
 
 /// The function's settings with some variables added (or overridden: the last wins).
 pub fn settings_with(extra: &[(&str, &str)]) -> Settings {
-    let mut env: Vec<(String, String)> = function_env()
+    let mut env: Vec<(String, String)> = settings_env()
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
@@ -174,16 +184,6 @@ pub fn unique_domain(label: &str) -> String {
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
     format!("{label}-{}-{n}-{nanos:x}.com", std::process::id())
-}
-
-pub fn custom_event(detail: Value) -> String {
-    serde_json::json!({
-        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
-        "detail-type": "Domain Registered", "source": "com.example.saas",
-        "account": "123456789012", "time": "2026-11-27T04:30:00Z", "region": REGION,
-        "resources": [], "detail": detail
-    })
-    .to_string()
 }
 
 pub async fn create_zone(name: &str) -> String {
@@ -449,6 +449,19 @@ pub async fn call_log(service: &str, action: &str) -> Vec<Value> {
     )
     .await;
     log["calls"].as_array().cloned().unwrap_or_default()
+}
+
+/// Every call to `service` whose request (path, query or body) names `needle`, such
+/// as a hosted zone id: what a test checks when nothing may touch a resource.
+pub async fn calls_naming(service: &str, needle: &str) -> Vec<Value> {
+    let log = harness_request("GET", &format!("/_harness/calls?service={service}"), None).await;
+    log["calls"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|c| c["request"].as_str().is_some_and(|r| r.contains(needle)))
+        .collect()
 }
 
 async fn harness_request(method: &str, path: &str, body: Option<String>) -> Value {

@@ -1,4 +1,7 @@
-//! Settings from the environment, read and checked once at cold start.
+//! Settings from the environment, read and checked once at cold start. Each one is
+//! defined once, in `table` (name, default, bounds, meaning); this reads them.
+
+pub mod table;
 
 use chrono::TimeDelta;
 
@@ -7,8 +10,9 @@ use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::dkim_record_domain_for;
 use crate::core::request::DnsMode;
+use crate::core::schedule::ScheduleName;
 use crate::core::scope::Scope;
-use crate::core::zone::HostedZoneId;
+use table::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
@@ -25,7 +29,7 @@ pub struct Settings {
     pub policy: FollowUpPolicy,
     pub pacing: PaceSettings,
     pub deferral: DeferralPolicy,
-    /// `DOMAIN_INCLUDE` / `DOMAIN_EXCLUDE`.
+    /// `DOMAIN_INCLUDE`, `DOMAIN_EXCLUDE` and `HOSTED_ZONE_IDS`: the one scope gate.
     pub scope: Scope,
     /// Offboarding deletes the SES identity too (`DELETE_IDENTITY_ON_OFFBOARD`).
     pub delete_identity_on_offboard: bool,
@@ -38,9 +42,6 @@ pub struct Settings {
     /// `DNS_RESOLVERS`: who answers the hand-over's public DNS lookups; empty means
     /// the system's resolvers (`/etc/resolv.conf`).
     pub dns_resolvers: Vec<std::net::SocketAddr>,
-    /// `HOSTED_ZONE_IDS`: the only zones the function may touch (its IAM policy is
-    /// narrowed to them too); empty means every zone in the account.
-    pub hosted_zone_ids: Vec<HostedZoneId>,
     /// `ROUTE53_ROLE_ARN` (with `ROUTE53_EXTERNAL_ID`): every Route 53 call goes through
     /// this role, for zones in another account; `None` means the function's own credentials.
     pub route53_role: Option<Route53Role>,
@@ -82,24 +83,21 @@ impl Settings {
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let scheduler_role_arn = get("SCHEDULER_ROLE_ARN").ok_or(ConfigError {
-            variable: "SCHEDULER_ROLE_ARN",
-            problem: "is required: the ARN of the IAM role EventBridge Scheduler assumes to invoke this function".into(),
-        })?;
-        check_arn("SCHEDULER_ROLE_ARN", &scheduler_role_arn, "iam", "role/")?;
-        let scheduler_dead_letter_arn = get("SCHEDULER_DEAD_LETTER_ARN");
+        let scheduler_role_arn = required(&get, &SCHEDULER_ROLE_ARN)?;
+        check_arn(SCHEDULER_ROLE_ARN.name, &scheduler_role_arn, "iam", "role/")?;
+        let scheduler_dead_letter_arn = optional(&get, &SCHEDULER_DEAD_LETTER_ARN);
         if let Some(arn) = &scheduler_dead_letter_arn {
-            check_arn("SCHEDULER_DEAD_LETTER_ARN", arn, "sqs", "")?;
+            check_arn(SCHEDULER_DEAD_LETTER_ARN.name, arn, "sqs", "")?;
         }
-        let schedule_group = get("SCHEDULE_GROUP").unwrap_or_else(|| "dkim-autopilot".into());
-        crate::core::follow_up::ScheduleName::parse(&schedule_group).map_err(|_| ConfigError {
-            variable: "SCHEDULE_GROUP",
+        let schedule_group = text_or_default(&get, &SCHEDULE_GROUP);
+        ScheduleName::parse(&schedule_group).map_err(|_| ConfigError {
+            variable: SCHEDULE_GROUP.name,
             problem: format!("\"{schedule_group}\" must be 1 to 64 of [0-9A-Za-z_.-]"),
         })?;
         let function_region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
-        let ses_region = get("SES_REGION");
+        let ses_region = optional(&get, &SES_REGION);
         if let Some(region) = &ses_region {
-            check_region("SES_REGION", region)?;
+            check_region(SES_REGION.name, region)?;
         }
         let effective_ses_region = ses_region.clone().or(function_region).ok_or(ConfigError {
             variable: "AWS_REGION",
@@ -107,106 +105,75 @@ impl Settings {
                 "is not set and SES_REGION is not either; one is needed to pick the SES region"
                     .into(),
         })?;
-        let dkim_record_domain = match get("DKIM_RECORD_DOMAIN") {
+        let dkim_record_domain = match optional(&get, &DKIM_RECORD_DOMAIN) {
             Some(d) => check_dkim_record_domain(&d)?,
             None => dkim_record_domain_for(&effective_ses_region),
         };
         let policy = FollowUpPolicy {
-            first_check_delay: TimeDelta::minutes(number(
-                &get,
-                "FIRST_CHECK_DELAY_MINUTES",
-                5,
-                1,
-                24 * 60,
-            )?),
-            verification_window: TimeDelta::hours(number(
-                &get,
-                "VERIFICATION_DEADLINE_HOURS",
-                72,
-                1,
-                14 * 24,
-            )?),
-            max_restarts: number(&get, "MAX_VERIFICATION_RESTARTS", 3, 0, 10)? as u32,
+            first_check_delay: TimeDelta::minutes(number(&get, &FIRST_CHECK_DELAY_MINUTES)?),
+            verification_window: TimeDelta::hours(number(&get, &VERIFICATION_DEADLINE_HOURS)?),
+            max_restarts: count(&get, &MAX_VERIFICATION_RESTARTS)?,
         };
         let pacing = PaceSettings {
-            ses_calls_per_second: number(&get, "SES_CALLS_PER_SECOND", 1, 1, 100)? as u32,
-            route53_calls_per_second: number(&get, "ROUTE53_CALLS_PER_SECOND", 5, 1, 100)? as u32,
-            margin_percent: number(&get, "PACE_MARGIN_PERCENT", 4, 0, 50)? as u32,
-            concurrency: number(&get, "RESERVED_CONCURRENCY", 1, 1, 1000)? as u32,
+            ses_calls_per_second: count(&get, &SES_CALLS_PER_SECOND)?,
+            route53_calls_per_second: count(&get, &ROUTE53_CALLS_PER_SECOND)?,
+            margin_percent: count(&get, &PACE_MARGIN_PERCENT)?,
+            concurrency: count(&get, &RESERVED_CONCURRENCY)?,
         };
         let deferral = DeferralPolicy {
-            max_deferrals: number(&get, "MAX_DEFERRALS", 6, 1, 20)? as u32,
-            base_delay: TimeDelta::seconds(number(&get, "DEFERRAL_DELAY_SECONDS", 120, 60, 3600)?),
+            max_deferrals: count(&get, &MAX_DEFERRALS)?,
+            base_delay: TimeDelta::seconds(number(&get, &DEFERRAL_DELAY_SECONDS)?),
         };
         let scope = Scope::parse(
-            get("DOMAIN_INCLUDE").as_deref(),
-            get("DOMAIN_EXCLUDE").as_deref(),
+            optional(&get, &DOMAIN_INCLUDE).as_deref(),
+            optional(&get, &DOMAIN_EXCLUDE).as_deref(),
+            optional(&get, &HOSTED_ZONE_IDS).as_deref(),
         )
-        .map_err(|problem| {
-            let (list, rest) = problem.split_once(' ').unwrap_or(("", &problem));
-            ConfigError {
-                variable: if list == "DOMAIN_INCLUDE" {
-                    "DOMAIN_INCLUDE"
-                } else {
-                    "DOMAIN_EXCLUDE"
-                },
-                problem: rest.to_owned(),
-            }
+        .map_err(|e| ConfigError {
+            variable: e.variable,
+            problem: e.problem,
         })?;
-        let hosted_zone_ids = get("HOSTED_ZONE_IDS")
-            .unwrap_or_default()
-            .split(',')
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(|id| {
-                HostedZoneId::parse(id).map_err(|e| ConfigError {
-                    variable: "HOSTED_ZONE_IDS",
-                    problem: format!("item {e}"),
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let route53_role = route53_role(&get)?;
+        let default_dns_mode =
+            DnsMode::parse(&text_or_default(&get, &DEFAULT_DNS_MODE)).map_err(|problem| {
+                ConfigError {
+                    variable: DEFAULT_DNS_MODE.name,
+                    problem,
+                }
+            })?;
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
             scheduler_dead_letter_arn,
-            dkim_record_ttl: number(&get, "DKIM_RECORD_TTL", 1800, 60, 172_800)?,
+            dkim_record_ttl: number(&get, &DKIM_RECORD_TTL)?,
             ses_region,
             dkim_record_domain,
-            event_bus_name: get("EVENT_BUS_NAME"),
+            event_bus_name: optional(&get, &EVENT_BUS_NAME),
             policy,
             pacing,
             deferral,
             scope,
-            delete_identity_on_offboard: flag(&get, "DELETE_IDENTITY_ON_OFFBOARD", true)?,
-            delete_orphaned_identities: flag(&get, "DELETE_ORPHANED_IDENTITIES", false)?,
-            reconcile_page_size: number(&get, "RECONCILE_PAGE_SIZE", 100, 1, 100)? as u32,
-            default_dns_mode: match get("DEFAULT_DNS_MODE") {
-                None => DnsMode::Route53,
-                Some(mode) => DnsMode::parse(&mode).map_err(|problem| ConfigError {
-                    variable: "DEFAULT_DNS_MODE",
-                    problem,
-                })?,
-            },
-            dns_resolvers: dns_resolvers(get("DNS_RESOLVERS").as_deref())?,
-            hosted_zone_ids,
-            route53_role,
+            delete_identity_on_offboard: flag(&get, &DELETE_IDENTITY_ON_OFFBOARD)?,
+            delete_orphaned_identities: flag(&get, &DELETE_ORPHANED_IDENTITIES)?,
+            reconcile_page_size: count(&get, &RECONCILE_PAGE_SIZE)?,
+            default_dns_mode,
+            dns_resolvers: dns_resolvers(optional(&get, &DNS_RESOLVERS).as_deref())?,
+            route53_role: route53_role(&get)?,
         })
     }
 }
 
 fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53Role>, ConfigError> {
-    let external_id = get("ROUTE53_EXTERNAL_ID");
-    let Some(arn) = get("ROUTE53_ROLE_ARN") else {
+    let external_id = optional(get, &ROUTE53_EXTERNAL_ID);
+    let Some(arn) = optional(get, &ROUTE53_ROLE_ARN) else {
         return match external_id {
             None => Ok(None),
             Some(_) => Err(ConfigError {
-                variable: "ROUTE53_EXTERNAL_ID",
+                variable: ROUTE53_EXTERNAL_ID.name,
                 problem: "is set but ROUTE53_ROLE_ARN is not; the external id is only sent when assuming that role".into(),
             }),
         };
     };
-    check_arn("ROUTE53_ROLE_ARN", &arn, "iam", "role/")?;
+    check_arn(ROUTE53_ROLE_ARN.name, &arn, "iam", "role/")?;
     if let Some(id) = &external_id {
         // AWS's rule for sts:AssumeRole ExternalId: 2 to 1224 of [\w+=,.@:/-].
         let ok = (2..=1224).contains(&id.len())
@@ -215,7 +182,7 @@ fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53R
                 .all(|b| b.is_ascii_alphanumeric() || b"_+=,.@:/-".contains(&b));
         if !ok {
             return Err(ConfigError {
-                variable: "ROUTE53_EXTERNAL_ID",
+                variable: ROUTE53_EXTERNAL_ID.name,
                 problem: format!(
                     "has {} characters; expected 2 to 1224 of A-Z a-z 0-9 and _+=,.@:/- (the value itself is not shown)",
                     id.chars().count()
@@ -228,6 +195,7 @@ fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53R
 
 /// `ip[:port]` items, comma-separated; IPv6 with a port in brackets; port 53 by default.
 fn dns_resolvers(list: Option<&str>) -> Result<Vec<std::net::SocketAddr>, ConfigError> {
+    let variable = DNS_RESOLVERS.name;
     list.unwrap_or_default()
         .split(',')
         .map(str::trim)
@@ -236,43 +204,60 @@ fn dns_resolvers(list: Option<&str>) -> Result<Vec<std::net::SocketAddr>, Config
             item.parse::<std::net::SocketAddr>()
                 .or_else(|_| item.parse::<std::net::IpAddr>().map(|ip| (ip, 53).into()))
                 .map_err(|_| ConfigError {
-                    variable: "DNS_RESOLVERS",
+                    variable,
                     problem: format!("item \"{item}\" is not an IP address with an optional port (like 1.1.1.1 or 127.0.0.1:5353)"),
                 })
         })
         .collect()
 }
 
-fn number(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: i64,
-    min: i64,
-    max: i64,
-) -> Result<i64, ConfigError> {
-    let Some(text) = get(variable) else {
-        return Ok(default);
+fn required(get: &impl Fn(&str) -> Option<String>, setting: &Text) -> Result<String, ConfigError> {
+    get(setting.name).ok_or(ConfigError {
+        variable: setting.name,
+        problem: format!("is required: {}", setting.meaning),
+    })
+}
+
+fn optional(get: &impl Fn(&str) -> Option<String>, setting: &Text) -> Option<String> {
+    get(setting.name)
+}
+
+fn text_or_default(get: &impl Fn(&str) -> Option<String>, setting: &Text) -> String {
+    match (get(setting.name), setting.default) {
+        (Some(value), _) => value,
+        (None, TextDefault::Value(default)) => default.to_owned(),
+        (None, _) => String::new(),
+    }
+}
+
+fn number(get: &impl Fn(&str) -> Option<String>, setting: &Number) -> Result<i64, ConfigError> {
+    let Some(text) = get(setting.name) else {
+        return Ok(setting.default);
     };
     match text.parse::<i64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        Ok(n) if (setting.min..=setting.max).contains(&n) => Ok(n),
         _ => Err(ConfigError {
-            variable,
-            problem: format!("is \"{text}\"; expected a whole number from {min} to {max}"),
+            variable: setting.name,
+            problem: format!(
+                "is \"{text}\"; expected a whole number from {} to {}",
+                setting.min, setting.max
+            ),
         }),
     }
 }
 
-fn flag(
-    get: &impl Fn(&str) -> Option<String>,
-    variable: &'static str,
-    default: bool,
-) -> Result<bool, ConfigError> {
-    match get(variable).map(|v| v.to_ascii_lowercase()).as_deref() {
-        None => Ok(default),
+/// A number that is never negative by its bounds.
+fn count(get: &impl Fn(&str) -> Option<String>, setting: &Number) -> Result<u32, ConfigError> {
+    number(get, setting).map(|n| u32::try_from(n).expect("the table bounds counts at 0 or more"))
+}
+
+fn flag(get: &impl Fn(&str) -> Option<String>, setting: &Flag) -> Result<bool, ConfigError> {
+    match get(setting.name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(setting.default),
         Some("true") => Ok(true),
         Some("false") => Ok(false),
         Some(other) => Err(ConfigError {
-            variable,
+            variable: setting.name,
             problem: format!("is \"{other}\"; expected true or false"),
         }),
     }
@@ -329,7 +314,7 @@ fn check_dkim_record_domain(domain: &str) -> Result<String, ConfigError> {
         Ok(lower)
     } else {
         Err(ConfigError {
-            variable: "DKIM_RECORD_DOMAIN",
+            variable: DKIM_RECORD_DOMAIN.name,
             problem: format!(
                 "is \"{domain}\"; expected an SES DKIM domain such as dkim.amazonses.com"
             ),
@@ -340,6 +325,7 @@ fn check_dkim_record_domain(domain: &str) -> Result<String, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::ids::HostedZoneId;
     use std::collections::HashMap;
 
     fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
@@ -370,7 +356,7 @@ mod tests {
         assert_eq!(s.scope, Scope::default());
         assert!(s.delete_identity_on_offboard && !s.delete_orphaned_identities);
         assert_eq!(s.reconcile_page_size, 100);
-        assert!(s.hosted_zone_ids.is_empty());
+        assert!(s.scope.zones().is_empty());
         assert_eq!(s.default_dns_mode, DnsMode::Route53);
         assert!(s.dns_resolvers.is_empty());
         let handing_over = settings(&[
@@ -392,7 +378,7 @@ mod tests {
         let narrowed =
             settings(&[ROLE, REGION, ("HOSTED_ZONE_IDS", " Z1 ,/hostedzone/z2,")]).unwrap();
         assert_eq!(
-            narrowed.hosted_zone_ids,
+            narrowed.scope.zones(),
             [
                 HostedZoneId::parse("Z1").unwrap(),
                 HostedZoneId::parse("Z2").unwrap()
@@ -615,6 +601,77 @@ mod tests {
             let err = settings(&vars).unwrap_err().to_string();
             assert!(err.contains(expected), "{expected:?} not in {err:?}");
             assert!(!err.contains("secret with"), "{err:?}");
+        }
+    }
+
+    /// The parser asks for no variable that the table does not define.
+    #[test]
+    fn the_parser_reads_only_settings_of_the_table() {
+        let asked = std::cell::RefCell::new(Vec::new());
+        let env: HashMap<&str, &str> = [ROLE, REGION].into_iter().collect();
+        Settings::from_lookup(|name| {
+            asked.borrow_mut().push(name.to_owned());
+            env.get(name).map(|v| v.to_string())
+        })
+        .unwrap();
+        let asked = asked.into_inner();
+        for name in &asked {
+            let standard = name == "AWS_REGION" || name == "AWS_DEFAULT_REGION";
+            assert!(
+                standard || SETTINGS.iter().any(|s| s.name() == name),
+                "{name} is read but not in config::table"
+            );
+        }
+        for setting in SETTINGS {
+            assert!(
+                asked.iter().any(|n| n == setting.name()),
+                "{} is never read",
+                setting.name()
+            );
+        }
+    }
+
+    /// `docs/configuration.md` lists every setting with the table's default and bounds,
+    /// and no variable the table does not define.
+    #[test]
+    fn the_docs_say_what_the_table_says() {
+        let docs = include_str!("../../docs/configuration.md");
+        let section = docs
+            .split("## Environment variables")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .expect("an Environment variables section");
+        let rows: Vec<Vec<&str>> = section
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .map(|l| l.trim_matches('|').split(" | ").map(str::trim).collect())
+            .collect();
+        for setting in SETTINGS {
+            let name = format!("`{}`", setting.name());
+            let row = rows
+                .iter()
+                .find(|r| r[0] == name)
+                .unwrap_or_else(|| panic!("{name} has no row in docs/configuration.md"));
+            assert_eq!(
+                row[1],
+                setting.documented_default(),
+                "{name}: the docs' default is not the table's"
+            );
+            if let Some(bounds) = setting.documented_bounds() {
+                assert!(
+                    row[2].starts_with(&format!("{bounds}."))
+                        || row[2].contains(&format!("{bounds} ")),
+                    "{name}: the docs do not give the bounds {bounds}: {}",
+                    row[2]
+                );
+            }
+        }
+        for row in &rows {
+            let documented = row[0].trim_matches('`');
+            assert!(
+                documented.starts_with("AWS_") || SETTINGS.iter().any(|s| s.name() == documented),
+                "docs/configuration.md documents {documented}, which config::table does not define"
+            );
         }
     }
 }

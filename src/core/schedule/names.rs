@@ -1,247 +1,14 @@
-//! The follow-up: what a one-time EventBridge Scheduler schedule carries back to this
-//! function, and how that schedule is named and timed.
+//! The names of this function's schedules, and when they fire. Every name is derived
+//! from what the schedule carries, so a redelivered invocation meets the schedule its
+//! twin made, and a domain's schedules can be found (and told from its neighbours')
+//! by name alone.
 
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::domain::DomainName;
-use super::records::DkimTokens;
-use super::rejection::Rejection;
-use super::request::DnsMode;
-use super::zone::HostedZoneId;
-
-pub const SCHEMA: &str = "dkim-autopilot/follow-up";
-pub const VERSION: u32 = 1;
-
-/// What the follow-up has to do when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Stage {
-    /// Records are published; confirm SES detected them.
-    Verify,
-    /// No hosted zone existed yet (a fresh registration); try onboarding again.
-    AwaitZone,
-}
-
-/// The schedule's `Input`, exactly as serialised. Versioned so that a newer
-/// function can still read schedules an older one wrote.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FollowUpPayload {
-    pub schema: String,
-    pub version: u32,
-    pub stage: Stage,
-    pub domain: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hosted_zone_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tenant_id: Option<String>,
-    /// 1 for the first follow-up, +1 for each one after.
-    pub attempt: u32,
-    /// How many times verification was restarted with `VerifyDomainDkim`.
-    #[serde(default)]
-    pub restarts: u32,
-    pub onboarding_started_at: DateTime<Utc>,
-    /// The tokens whose records this function published: what it owns in the zone.
-    #[serde(default)]
-    pub tokens: Vec<String>,
-    /// `external`: the records were handed to the tenant. Absent (payloads written
-    /// before hand-over existed, and every Route 53 chain): `route53`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub dns_mode: Option<DnsMode>,
-}
-
-/// A follow-up whose every field was checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FollowUp {
-    pub stage: Stage,
-    pub domain: DomainName,
-    pub hosted_zone_id: Option<HostedZoneId>,
-    pub tenant_id: Option<TenantId>,
-    pub attempt: u32,
-    pub restarts: u32,
-    pub onboarding_started_at: DateTime<Utc>,
-    /// The tokens whose records were published (handed over, in external mode).
-    pub published_tokens: Option<DkimTokens>,
-    /// `Route53` or `External`, never `Auto`: decided when onboarding began.
-    pub dns_mode: DnsMode,
-}
-
-impl FollowUp {
-    pub fn to_payload(&self) -> FollowUpPayload {
-        FollowUpPayload {
-            schema: SCHEMA.to_owned(),
-            version: VERSION,
-            stage: self.stage,
-            domain: self.domain.to_string(),
-            hosted_zone_id: self.hosted_zone_id.as_ref().map(|z| z.to_string()),
-            tenant_id: self.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
-            attempt: self.attempt,
-            restarts: self.restarts,
-            onboarding_started_at: self.onboarding_started_at,
-            tokens: self
-                .published_tokens
-                .as_ref()
-                .map(DkimTokens::to_strings)
-                .unwrap_or_default(),
-            dns_mode: (self.dns_mode == DnsMode::External).then_some(DnsMode::External),
-        }
-    }
-
-    pub fn to_input(&self) -> String {
-        serde_json::to_string(&self.to_payload()).expect("a follow-up payload always serialises")
-    }
-
-    /// The follow-up after this one, with the same identity.
-    pub fn next(&self) -> Self {
-        Self {
-            attempt: self.attempt + 1,
-            ..self.clone()
-        }
-    }
-}
-
-/// Read a follow-up a schedule carried back: the schema and version this function
-/// reads, every field checked.
-pub fn read_follow_up(value: Value) -> Result<FollowUp, Rejection> {
-    expect_version(&value, VERSION)?;
-    let payload: FollowUpPayload = serde_json::from_value(value)
-        .map_err(|e| Rejection::invalid_event("(follow-up)", format!("is malformed: {e}")))?;
-    validate_follow_up(payload)
-}
-
-/// The domain, hosted zone and tenant a scheduled payload names, each checked as
-/// strictly as in the event it came from; `path` prefixes the field names.
-pub fn read_names(
-    domain: &str,
-    hosted_zone_id: Option<&str>,
-    tenant_id: Option<&str>,
-    path: &str,
-) -> Result<(DomainName, Option<HostedZoneId>, Option<TenantId>), Rejection> {
-    let in_context = |r: Rejection| {
-        r.with_domain(domain)
-            .with_tenant(tenant_id.map(str::to_owned))
-    };
-    let parsed = DomainName::parse(domain)
-        .map_err(|e| Rejection::from(e).with_tenant(tenant_id.map(str::to_owned)))?;
-    let zone = hosted_zone_id
-        .map(HostedZoneId::parse)
-        .transpose()
-        .map_err(|e| {
-            in_context(Rejection::invalid_event(
-                format!("{path}hostedZoneId"),
-                e.to_string(),
-            ))
-        })?;
-    let tenant = tenant_id
-        .map(TenantId::parse)
-        .transpose()
-        .map_err(|rule| in_context(Rejection::invalid_event(format!("{path}tenantId"), rule)))?;
-    Ok((parsed, zone, tenant))
-}
-
-pub fn validate_follow_up(payload: FollowUpPayload) -> Result<FollowUp, Rejection> {
-    let in_context = |r: Rejection| {
-        r.with_domain(payload.domain.clone())
-            .with_tenant(payload.tenant_id.clone())
-    };
-    let (domain, hosted_zone_id, tenant_id) = read_names(
-        &payload.domain,
-        payload.hosted_zone_id.as_deref(),
-        payload.tenant_id.as_deref(),
-        "",
-    )?;
-    if payload.attempt == 0 {
-        return Err(in_context(Rejection::invalid_event(
-            "attempt",
-            "must be at least 1",
-        )));
-    }
-    let published_tokens = match (payload.stage, payload.tokens.is_empty()) {
-        (_, true) => None,
-        (_, false) => Some(
-            DkimTokens::parse(&payload.tokens)
-                .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
-        ),
-    };
-    let dns_mode = payload.dns_mode.unwrap_or(DnsMode::Route53);
-    let verify = payload.stage == Stage::Verify;
-    let handed_over_ok = verify && hosted_zone_id.is_none() && published_tokens.is_some();
-    let route53_ok = !verify || (hosted_zone_id.is_some() && published_tokens.is_some());
-    match dns_mode {
-        DnsMode::Auto => {
-            return Err(in_context(Rejection::invalid_event(
-                "dnsMode",
-                "is \"auto\"; a follow-up is \"route53\" or \"external\"",
-            )))
-        }
-        DnsMode::External if !handed_over_ok => return Err(in_context(Rejection::invalid_event(
-            "dnsMode",
-            "\"external\" needs stage \"verify\", the three handed-over tokens and no hostedZoneId",
-        ))),
-        DnsMode::Route53 if !route53_ok => {
-            return Err(in_context(Rejection::invalid_event(
-                "stage",
-                "\"verify\" needs hostedZoneId and the three published tokens",
-            )))
-        }
-        _ => {}
-    }
-    Ok(FollowUp {
-        stage: payload.stage,
-        dns_mode,
-        domain,
-        hosted_zone_id,
-        tenant_id,
-        attempt: payload.attempt,
-        restarts: payload.restarts,
-        onboarding_started_at: payload.onboarding_started_at,
-        published_tokens,
-    })
-}
-
-/// A scheduled payload's `version` must be one this function reads.
-pub fn expect_version(value: &Value, version: u32) -> Result<(), Rejection> {
-    let found = value.get("version");
-    if found != Some(&Value::from(version)) {
-        return Err(Rejection::invalid_event(
-            "version",
-            format!(
-                "is {}; this function reads version {version}",
-                found.unwrap_or(&Value::Null)
-            ),
-        ));
-    }
-    Ok(())
-}
-
-/// A tenant id as a SaaS application sends it: carried along, never interpreted.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TenantId(String);
-
-impl TenantId {
-    pub const MAX_CHARS: usize = 256;
-
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let chars = input.chars().count();
-        if input.trim().is_empty() {
-            return Err("must not be empty");
-        }
-        if chars > Self::MAX_CHARS {
-            return Err("must be at most 256 characters");
-        }
-        if input.chars().any(char::is_control) {
-            return Err("must not contain control characters");
-        }
-        Ok(Self(input.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+use crate::core::ids::DomainName;
+use crate::core::reconcile::ReconcileRun;
+use crate::core::work::Work;
 
 /// A Scheduler schedule name: 1 to 64 of `[0-9A-Za-z_.-]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -379,12 +146,85 @@ pub fn is_valid_at_expression(expression: &str) -> bool {
         })
 }
 
+impl ScheduleName {
+    /// Deferral number `deferral` of `work`. Its own name: the schedule that fired the
+    /// work still exists while it runs.
+    pub fn for_deferral(work: &Work, deferral: u32) -> Self {
+        let (domain, suffix) = match work {
+            Work::Onboard { request, .. } => (&request.domain, format!("-onboard-d{deferral}")),
+            Work::FollowUp(f) => (f.domain(), format!("-{}-d{deferral}", f.chain().attempt)),
+            Work::Offboard { request, .. } => (&request.domain, format!("-offboard-d{deferral}")),
+            Work::Reconcile(run) => return Self::for_reconcile_page(run, &format!("-d{deferral}")),
+        };
+        Self::for_domain(domain, &suffix)
+    }
+
+    /// `dkim-reconcile-<run>-<page><suffix>`: a run's pages and their deferrals.
+    pub fn for_reconcile_page(run: &ReconcileRun, suffix: &str) -> Self {
+        let tail = format!("-{}{suffix}", run.pages);
+        let room = Self::MAX_LEN - "dkim-reconcile-".len() - tail.len();
+        let id: String = run
+            .run_id
+            .as_deref()
+            .unwrap_or("run")
+            .chars()
+            .take(room)
+            .collect();
+        Self::parse(&format!("dkim-reconcile-{id}{tail}"))
+            .expect("run ids use schedule-name characters")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::chain::{Chain, FollowUp};
+    use crate::core::ids::HostedZoneId;
+    use crate::core::records::DkimTokens;
+    use crate::core::request::{OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 
     fn domain(d: &str) -> DomainName {
         DomainName::parse(d).unwrap()
+    }
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    fn check(d: &str, attempt: u32) -> Work {
+        Work::FollowUp(FollowUp::Published {
+            chain: Chain {
+                attempt,
+                ..Chain::starting(domain(d), None, t("2026-11-28T10:00:00Z"))
+            },
+            zone: HostedZoneId::parse("Z1").unwrap(),
+            tokens: DkimTokens::parse(&["a1", "b2", "c3"]).unwrap(),
+        })
+    }
+
+    fn onboarding(d: &str) -> Work {
+        Work::Onboard {
+            request: OnboardRequest {
+                dns_mode: None,
+                domain: domain(d),
+                hosted_zone_id: None,
+                tenant_id: None,
+                trigger: Trigger::DomainRegistered,
+            },
+            started_at: t("2026-11-28T10:00:00Z"),
+        }
+    }
+
+    fn offboarding(d: &str) -> Work {
+        Work::Offboard {
+            request: OffboardRequest {
+                domain: domain(d),
+                hosted_zone_id: None,
+                tenant_id: None,
+                trigger: OffboardTrigger::DomainDeleted,
+            },
+            requested_at: t("2026-11-28T10:00:00Z"),
+        }
     }
 
     #[test]
@@ -523,43 +363,53 @@ mod tests {
     }
 
     #[test]
-    fn payload_round_trips_and_rejects_unknown_fields() {
-        let follow_up = FollowUp {
-            stage: Stage::Verify,
-            dns_mode: DnsMode::Route53,
-            domain: domain("example.com"),
-            hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
-            tenant_id: Some(TenantId::parse("tenant-42").unwrap()),
-            attempt: 1,
-            restarts: 0,
-            onboarding_started_at: DateTime::parse_from_rfc3339("2026-11-27T04:30:00Z")
-                .unwrap()
-                .to_utc(),
-            published_tokens: Some(DkimTokens::parse(&["a1", "b2", "c3"]).unwrap()),
-        };
-        let input = follow_up.to_input();
-        let value: serde_json::Value = serde_json::from_str(&input).unwrap();
-        assert_eq!(value["schema"], SCHEMA);
-        assert_eq!(value["version"], 1);
-        assert_eq!(value["stage"], "verify");
-        assert_eq!(value["hostedZoneId"], "Z1");
-        assert_eq!(value["tenantId"], "tenant-42");
-        assert_eq!(value["onboardingStartedAt"], "2026-11-27T04:30:00Z");
-        assert_eq!(value["tokens"], serde_json::json!(["a1", "b2", "c3"]));
-        let back: FollowUpPayload = serde_json::from_str(&input).unwrap();
-        assert_eq!(back, follow_up.to_payload());
-        assert!(serde_json::from_str::<FollowUpPayload>(
-            &input.replace("\"attempt\"", "\"attempts\"")
-        )
-        .is_err());
-        assert_eq!(follow_up.next().attempt, 2);
+    fn deferrals_have_names_of_their_own() {
+        let onboard = ScheduleName::for_deferral(&onboarding("example.com"), 1);
+        assert_eq!(onboard.as_str(), "dkim-example.com-onboard-d1");
+        let follow_up = ScheduleName::for_deferral(&check("example.com", 3), 2);
+        assert_eq!(follow_up.as_str(), "dkim-example.com-3-d2");
+        assert_ne!(
+            follow_up,
+            ScheduleName::for_follow_up(&domain("example.com"), 3)
+        );
+        let long = format!("{}.example.com", "a".repeat(60));
+        let name = ScheduleName::for_deferral(&check(&long, 12), 6);
+        assert!(name.as_str().len() <= 64 && name.as_str().ends_with("-12-d6"));
+        let mut run = ReconcileRun::requested(false, Some("run-1"));
+        run.pages = 3;
+        assert_eq!(
+            ScheduleName::for_deferral(&Work::Reconcile(run.clone()), 2).as_str(),
+            "dkim-reconcile-run-1-3-d2"
+        );
+        assert_eq!(
+            ScheduleName::for_reconcile_page(&run, "").as_str(),
+            "dkim-reconcile-run-1-3"
+        );
     }
 
     #[test]
-    fn tenant_ids_are_bounded() {
-        assert!(TenantId::parse("acme").is_ok());
-        assert!(TenantId::parse(" ").is_err());
-        assert!(TenantId::parse("a\nb").is_err());
-        assert!(TenantId::parse(&"t".repeat(257)).is_err());
+    fn every_schedule_name_this_function_gives_a_domain_is_found_by_its_listing() {
+        for d in [
+            "example.com".to_owned(),
+            format!("{}.example.com", "a".repeat(60)),
+        ] {
+            let names: Vec<String> = [
+                ScheduleName::for_follow_up(&domain(&d), 12),
+                ScheduleName::for_deferral(&check(&d, 3), 6),
+                ScheduleName::for_deferral(&onboarding(&d), 20),
+                ScheduleName::for_deferral(&offboarding(&d), 20),
+                ScheduleName::for_tombstone(&domain(&d)),
+            ]
+            .iter()
+            .map(|n| n.as_str().to_owned())
+            .collect();
+            let prefix = ScheduleName::prefix_for_domain(&domain(&d));
+            assert!(names.iter().all(|n| n.starts_with(&prefix)), "{names:?}");
+            assert_eq!(
+                owned_schedules(&domain(&d), &names).len(),
+                names.len(),
+                "{names:?}"
+            );
+        }
     }
 }

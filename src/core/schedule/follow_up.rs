@@ -1,0 +1,257 @@
+//! `dkim-autopilot/follow-up` v1: one look of a follow-up chain, as its schedule
+//! carries it.
+//!
+//! The wire form predates the `FollowUp` enum: a `stage`, an optional zone, a token
+//! list and an optional `dnsMode`. How they combine:
+//!
+//! | stage       | dnsMode            | hostedZoneId | tokens | reads as       |
+//! |-------------|--------------------|--------------|--------|----------------|
+//! | `awaitZone` | absent / `route53` | optional     | any    | `AwaitingZone` |
+//! | `verify`    | absent / `route53` | required     | 3      | `Published`    |
+//! | `verify`    | `external`         | absent       | 3      | `HandedOver`   |
+//!
+//! Anything else is refused. `dnsMode` is written only for a handed-over chain, so
+//! payloads written before hand-over existed read as Route 53.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{body, read_names, write, Schema};
+use crate::core::chain::{Chain, FollowUp};
+use crate::core::records::DkimTokens;
+use crate::core::rejection::Rejection;
+use crate::core::request::DnsMode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+enum Stage {
+    Verify,
+    AwaitZone,
+}
+
+/// The body exactly as serialised, in this field order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct FollowUpBody {
+    stage: Stage,
+    domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hosted_zone_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<String>,
+    attempt: u32,
+    #[serde(default)]
+    restarts: u32,
+    onboarding_started_at: DateTime<Utc>,
+    #[serde(default)]
+    tokens: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    dns_mode: Option<DnsMode>,
+}
+
+impl FollowUp {
+    /// The schedule's `Input`.
+    pub fn to_input(&self) -> String {
+        write(Schema::FollowUp, &body_of(self))
+    }
+}
+
+fn body_of(follow_up: &FollowUp) -> FollowUpBody {
+    let chain = follow_up.chain();
+    let (stage, dns_mode) = match follow_up {
+        FollowUp::AwaitingZone { .. } => (Stage::AwaitZone, None),
+        FollowUp::Published { .. } => (Stage::Verify, None),
+        FollowUp::HandedOver { .. } => (Stage::Verify, Some(DnsMode::External)),
+    };
+    FollowUpBody {
+        stage,
+        domain: chain.domain.to_string(),
+        hosted_zone_id: follow_up.hosted_zone_id().map(ToString::to_string),
+        tenant_id: chain.tenant_id.as_ref().map(|t| t.as_str().to_owned()),
+        attempt: chain.attempt,
+        restarts: chain.restarts,
+        onboarding_started_at: chain.onboarding_started_at,
+        tokens: follow_up
+            .tokens()
+            .map(DkimTokens::to_strings)
+            .unwrap_or_default(),
+        dns_mode,
+    }
+}
+
+pub(super) fn read(map: Map<String, Value>) -> Result<FollowUp, Rejection> {
+    validate(body(Schema::FollowUp, map)?)
+}
+
+fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
+    let in_context = |r: Rejection| {
+        r.with_domain(body.domain.clone())
+            .with_tenant(body.tenant_id.clone())
+    };
+    let (domain, hosted_zone_id, tenant_id) = read_names(
+        &body.domain,
+        body.hosted_zone_id.as_deref(),
+        body.tenant_id.as_deref(),
+        "",
+    )?;
+    if body.attempt == 0 {
+        return Err(in_context(Rejection::invalid_event(
+            "attempt",
+            "must be at least 1",
+        )));
+    }
+    let tokens = match body.tokens.is_empty() {
+        true => None,
+        false => Some(
+            DkimTokens::parse(&body.tokens)
+                .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
+        ),
+    };
+    let chain = Chain {
+        domain,
+        tenant_id,
+        attempt: body.attempt,
+        restarts: body.restarts,
+        onboarding_started_at: body.onboarding_started_at,
+    };
+    match (body.dns_mode.unwrap_or(DnsMode::Route53), body.stage) {
+        (DnsMode::Auto, _) => Err(in_context(Rejection::invalid_event(
+            "dnsMode",
+            "is \"auto\"; a follow-up is \"route53\" or \"external\"",
+        ))),
+        (DnsMode::External, Stage::Verify) if hosted_zone_id.is_none() && tokens.is_some() => {
+            Ok(FollowUp::HandedOver {
+                chain,
+                tokens: tokens.expect("checked just above"),
+            })
+        }
+        (DnsMode::External, _) => Err(in_context(Rejection::invalid_event(
+            "dnsMode",
+            "\"external\" needs stage \"verify\", the three handed-over tokens and no hostedZoneId",
+        ))),
+        (DnsMode::Route53, Stage::AwaitZone) => Ok(FollowUp::AwaitingZone {
+            chain,
+            named_zone: hosted_zone_id,
+        }),
+        (DnsMode::Route53, Stage::Verify) => match (hosted_zone_id, tokens) {
+            (Some(zone), Some(tokens)) => Ok(FollowUp::Published {
+                chain,
+                zone,
+                tokens,
+            }),
+            _ => Err(in_context(Rejection::invalid_event(
+                "stage",
+                "\"verify\" needs hostedZoneId and the three published tokens",
+            ))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::ids::{DomainName, HostedZoneId, TenantId};
+    use crate::core::schedule::{parse, Scheduled};
+    use serde_json::json;
+
+    fn started() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-27T04:30:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    fn chain() -> Chain {
+        Chain {
+            tenant_id: Some(TenantId::parse("tenant-42").unwrap()),
+            ..Chain::starting(DomainName::parse("example.com").unwrap(), None, started())
+        }
+    }
+
+    fn tokens() -> DkimTokens {
+        DkimTokens::parse(&["a1", "b2", "c3"]).unwrap()
+    }
+
+    fn read_back(input: &str) -> FollowUp {
+        match parse(serde_json::from_str(input).unwrap()).unwrap() {
+            Scheduled::FollowUp(f) => f,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_kind_is_written_as_before_and_read_back() {
+        let published = FollowUp::Published {
+            chain: chain(),
+            zone: HostedZoneId::parse("Z1").unwrap(),
+            tokens: tokens(),
+        };
+        assert_eq!(
+            published.to_input(),
+            r#"{"schema":"dkim-autopilot/follow-up","version":1,"stage":"verify","domain":"example.com","hostedZoneId":"Z1","tenantId":"tenant-42","attempt":1,"restarts":0,"onboardingStartedAt":"2026-11-27T04:30:00Z","tokens":["a1","b2","c3"]}"#
+        );
+        let handed_over = FollowUp::HandedOver {
+            chain: chain(),
+            tokens: tokens(),
+        };
+        let text = handed_over.to_input();
+        assert!(
+            text.ends_with(r#""tokens":["a1","b2","c3"],"dnsMode":"external"}"#),
+            "{text}"
+        );
+        assert!(!text.contains("hostedZoneId"));
+        let awaiting = FollowUp::AwaitingZone {
+            chain: chain(),
+            named_zone: None,
+        };
+        assert!(awaiting.to_input().contains(r#""stage":"awaitZone""#));
+        for f in [published, handed_over, awaiting] {
+            assert_eq!(read_back(&f.to_input()), f);
+        }
+    }
+
+    #[test]
+    fn the_combinations_that_mean_nothing_are_refused() {
+        let base = json!({
+            "schema": "dkim-autopilot/follow-up", "version": 1, "stage": "verify",
+            "domain": "example.com", "hostedZoneId": "Z1", "attempt": 2,
+            "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a", "b", "c"]
+        });
+        let refused = |change: &dyn Fn(&mut Value), expected: &str| {
+            let mut v = base.clone();
+            change(&mut v);
+            let text = parse(v).unwrap_err().to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text:?}");
+        };
+        refused(&|v| v["tokens"] = json!([]), "needs hostedZoneId");
+        refused(
+            &|v| {
+                v.as_object_mut()
+                    .unwrap()
+                    .remove("hostedZoneId")
+                    .map(drop)
+                    .unwrap()
+            },
+            "needs hostedZoneId",
+        );
+        refused(&|v| v["attempt"] = json!(0), "at least 1");
+        refused(&|v| v["dnsMode"] = json!("auto"), "is \"auto\"");
+        refused(&|v| v["dnsMode"] = json!("external"), "no hostedZoneId");
+        refused(&|v| v["tokens"] = json!(["a", "a", "c"]), "distinct");
+        refused(&|v| v["attempts"] = json!(1), "malformed");
+        refused(&|v| v["stage"] = json!("later"), "malformed");
+        refused(&|v| v["hostedZoneId"] = json!("Z 1"), "hostedZoneId");
+        refused(&|v| v["tenantId"] = json!(" "), "tenantId");
+        let mut await_external = base.clone();
+        await_external["stage"] = json!("awaitZone");
+        await_external["dnsMode"] = json!("external");
+        await_external
+            .as_object_mut()
+            .unwrap()
+            .remove("hostedZoneId");
+        assert!(parse(await_external)
+            .unwrap_err()
+            .to_string()
+            .contains("stage \"verify\""));
+    }
+}

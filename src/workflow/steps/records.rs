@@ -1,0 +1,62 @@
+//! DNS record changes: the records SES wants for a domain as this deployment writes
+//! them, what a zone holds, and the one Route 53 change builder every write goes
+//! through.
+
+use super::super::Context;
+use crate::aws::route53::RecordChange;
+use crate::aws::AwsError;
+use crate::core::ids::{DomainName, HostedZoneId};
+use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair};
+
+/// The records SES wants for these tokens, as this deployment writes them.
+pub fn wanted(cx: &Context<'_>, domain: &DomainName, tokens: &DkimTokens) -> Vec<CnameRecord> {
+    dkim_records(
+        domain,
+        tokens,
+        &cx.settings.dkim_record_domain,
+        cx.settings.dkim_record_ttl,
+    )
+}
+
+/// The zone's DKIM CNAMEs for `domain` (every CNAME under `_domainkey.<domain>`).
+pub async fn read(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    domain: &DomainName,
+) -> Result<Vec<CnameRecord>, AwsError> {
+    cx.aws.route53.dkim_cnames(zone, domain).await
+}
+
+/// Apply `changes` in one atomic Route 53 batch; nothing to change costs no call.
+/// Route 53 refuses a whole batch whose DELETE no longer matches what is there
+/// (`InvalidChangeBatch`: someone changed the record since it was read); like a
+/// throttle, that is tried again later, after a fresh read.
+pub async fn apply(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    changes: &RecordRepair,
+    purpose: &str,
+) -> Result<(), AwsError> {
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let batch: Vec<(RecordChange, &CnameRecord)> = changes
+        .upserts
+        .iter()
+        .map(|r| (RecordChange::Upsert, r))
+        .chain(changes.deletes.iter().map(|r| (RecordChange::Delete, r)))
+        .collect();
+    let stale_read = !changes.deletes.is_empty();
+    cx.aws
+        .route53
+        .change(zone, &batch, &format!("dkim-autopilot: {purpose}"))
+        .await
+        .map_err(|err| AwsError {
+            transient: err.transient || (stale_read && err.is_code("InvalidChangeBatch")),
+            ..err
+        })
+}
+
+pub fn names(records: &[CnameRecord]) -> Vec<String> {
+    records.iter().map(|r| r.name.clone()).collect()
+}
