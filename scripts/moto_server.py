@@ -40,6 +40,24 @@ Patched SES v1 behaviour (everything else in moto is untouched)
   ``DkimVerificationStatus=NotStarted``, ``DkimTokens=[]``, like real SES.
   Existing email-address identities are answered by moto's original code.
 
+* ``SetIdentityMailFromDomain(Identity, MailFromDomain, BehaviorOnMXFailure)``
+  follows SES, not moto: the identity must be an existing domain identity; the
+  MAIL FROM domain must be a subdomain of it (``bounce.example.com`` for
+  ``example.com``; not ``example.com`` itself, not ``notexample.com``), else
+  ``InvalidParameterValue``; ``BehaviorOnMXFailure`` is ``UseDefaultValue``
+  (the default) or ``RejectMessage``; no ``MailFromDomain`` clears the setting.
+  Each call with a domain starts a new setup, ``Pending``.
+* ``GetIdentityMailFromDomainAttributes(Identities)``: unknown identities are
+  omitted; an identity without MAIL FROM answers only
+  ``BehaviorOnMXFailure=UseDefaultValue``.  ``MailFromDomainStatus`` depends on
+  the MX record alone, as in SES: ``Success`` while exactly one MX exists at the
+  MAIL FROM domain in a public zone of any account with the value ``10
+  feedback-smtp.<region>.amazonses.com`` (trailing dot optional,
+  case-insensitive); ``Pending`` before that; ``Failed`` once the MX goes away
+  after ``Success``, or 72 hours after the setup began without it, and then for
+  good (SES stops looking; set it again to restart).  SPF TXT records play no
+  part.
+
 Test control endpoint (same host/port; not an AWS API; unsigned plain HTTP)
 ----------------------------------------------------------------------------
 ``GET /_harness/ses/dkim-status?domain=D[&region=R][&account_id=A]``
@@ -70,6 +88,16 @@ Errors: ``400 {"error": "BadRequest", "message": ...}`` for a missing domain,
 bad JSON or an unknown status; ``404 {"error": "NotFound", ...}`` when the
 domain identity does not exist in that account/region; ``405`` for other
 methods; ``404`` for any other ``/_harness/`` path.
+
+``GET /_harness/ses/mail-from-status?identity=D[&region=R][&account_id=A]``
+    The MAIL FROM state of identity D: ``{"identity", "mail_from_domain",
+    "status", "behavior_on_mx_failure", "forced_status", "mx_found"}``
+    (``mail_from_domain`` and ``status`` null when none is set).
+
+``POST /_harness/ses/mail-from-status`` with ``{"identity": D, "status": S}``
+    (S one of Pending, Success, Failed, TemporaryFailure, or null to clear the
+    forcing; optional ``"setSecondsAgo": N`` moves the start of the setup back,
+    to reach the 72-hour window without waiting).  404 when D has no MAIL FROM.
 
 Test controls for AWS API calls: throttling, call log, latency
 ---------------------------------------------------------------
@@ -238,27 +266,37 @@ def normalize_dns_name(name: str) -> str:
     return name.rstrip(".").lower()
 
 
-def _cname_targets(account_id: str) -> dict[str, set[str]]:
-    """All CNAMEs in public Route 53 zones: name -> values.  Public DNS is every
-    account's public zones (a zone in another account, reached through a role, is
-    as public as one in the SES account); `account_id` is kept for the callers."""
+def _public_rrsets(rtype: str) -> dict[str, list[list[str]]]:
+    """Every record set of type `rtype` in every public zone of every account:
+    name -> the value lists of its record sets (one list per set)."""
     from moto.route53.models import route53_backends
 
-    out: dict[str, set[str]] = {}
+    out: dict[str, list[list[str]]] = {}
     backends = [b for account in list(route53_backends.values()) for b in list(account.values())]
     for partition_backend in backends:
         for zone in list(partition_backend.zones.values()):
             if zone.private_zone:
                 continue
             for rrset in list(zone.rrsets):
-                if (rrset.type or "").upper() != "CNAME":
+                if (rrset.type or "").upper() != rtype:
                     continue
-                values = out.setdefault(normalize_dns_name(rrset.name), set())
+                values = []
                 for value in rrset.records or []:
                     if isinstance(value, dict):
                         value = value.get("Value", "")
-                    values.add(normalize_dns_name(str(value)))
+                    values.append(str(value))
+                out.setdefault(normalize_dns_name(rrset.name), []).append(values)
     return out
+
+
+def _cname_targets(account_id: str) -> dict[str, set[str]]:
+    """All CNAMEs in public Route 53 zones: name -> values.  Public DNS is every
+    account's public zones (a zone in another account, reached through a role, is
+    as public as one in the SES account); `account_id` is kept for the callers."""
+    return {
+        name: {normalize_dns_name(v) for values in sets for v in values}
+        for name, sets in _public_rrsets("CNAME").items()
+    }
 
 
 def records_present(account_id: str, region: str, domain: str, tokens: list[str]) -> list[bool]:
@@ -362,6 +400,129 @@ def force_status(backend: Any, domain: str, status: str | None) -> dict[str, Any
 
 
 # --------------------------------------------------------------------------
+# Custom MAIL FROM, keyed by (account_id, region, identity).  moto marks a MAIL
+# FROM domain Success the moment it is set and accepts any domain that merely
+# ends with the identity's name; SES does neither
+# (https://docs.aws.amazon.com/ses/latest/dg/mail-from.html,
+# https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MailFromAttributes.html).
+# --------------------------------------------------------------------------
+
+MAIL_FROM_STATUSES = ("Pending", "Success", "Failed", "TemporaryFailure")
+MAIL_FROM_BEHAVIORS = ("UseDefaultValue", "RejectMessage")
+# SES looks for the MX this long after MAIL FROM is set, then marks it Failed.
+MAIL_FROM_WINDOW_SECONDS = 72 * 3600
+
+
+class _MailFromState:
+    __slots__ = ("identity", "domain", "behavior", "set_at", "memo", "forced")
+
+    def __init__(self, identity: Any, domain: str, behavior: str) -> None:
+        self.identity = identity  # the moto EmailIdentity it was set on
+        self.domain = domain
+        self.behavior = behavior
+        self.set_at = time.time()
+        # What SES last concluded: Pending until the MX is seen, Success once it
+        # was, Failed for good once the window closed or the MX went away.
+        self.memo = "Pending"
+        self.forced: str | None = None
+
+
+_MAIL_FROM: dict[tuple[str, str, str], _MailFromState] = {}
+
+
+def mail_from_mx_value(region: str) -> str:
+    return f"10 feedback-smtp.{region}.amazonses.com"
+
+
+def mail_from_mx_found(region: str, mail_from_domain: str) -> bool:
+    """Exactly one MX at the MAIL FROM domain, and it is SES's (trailing dot
+    optional, case-insensitive). More than one MX makes the setup fail."""
+    sets = _public_rrsets("MX").get(normalize_dns_name(mail_from_domain), [])
+    values = [v for values in sets for v in values]
+    if len(values) != 1:
+        return False
+    priority, _, host = values[0].strip().partition(" ")
+    wanted_priority, _, wanted_host = mail_from_mx_value(region).partition(" ")
+    return priority == wanted_priority and normalize_dns_name(host.strip()) == wanted_host
+
+
+def is_mail_from_subdomain(mail_from_domain: str, identity: str) -> bool:
+    """AWS's rule: a subdomain of the identity's domain (not the domain itself,
+    and not a domain that merely ends with its name)."""
+    domain = identity.split("@")[-1].lower()
+    candidate = mail_from_domain.lower().rstrip(".")
+    return is_valid_domain(candidate) and candidate.endswith("." + domain)
+
+
+def _mail_from_state(backend: Any, identity: str) -> _MailFromState | None:
+    """The MAIL FROM state of the *existing* identity, or None (never set, cleared,
+    or set on an identity since deleted).  Call with _LOCK held."""
+    current = backend.email_identities.get(identity)
+    key = (backend.account_id, backend.region_name, identity)
+    state = _MAIL_FROM.get(key)
+    if current is None or state is None or state.identity is not current:
+        return None
+    return state
+
+
+def mail_from_status(backend: Any, state: _MailFromState) -> str:
+    """What SES reports now.  Call with _LOCK held."""
+    if state.forced:
+        return state.forced
+    if state.memo == "Failed":
+        return "Failed"  # SES stops looking; the setup must be restarted
+    if mail_from_mx_found(backend.region_name, state.domain):
+        state.memo = "Success"
+    elif state.memo == "Success":
+        state.memo = "Failed"  # the MX "no longer exists"
+    elif time.time() - state.set_at > MAIL_FROM_WINDOW_SECONDS:
+        state.memo = "Failed"
+    return state.memo
+
+
+def set_mail_from(backend: Any, identity: str, domain: str | None, behavior: str | None) -> None:
+    """SetIdentityMailFromDomain after its checks: a domain starts a new setup
+    (Pending); none clears it.  Call with _LOCK held."""
+    key = (backend.account_id, backend.region_name, identity)
+    if not domain:
+        _MAIL_FROM.pop(key, None)
+        return
+    _MAIL_FROM[key] = _MailFromState(
+        backend.email_identities[identity], domain.lower().rstrip("."),
+        behavior or "UseDefaultValue",
+    )
+
+
+def describe_mail_from(backend: Any, identity: str) -> dict[str, Any] | None:
+    identity = identity.lower()
+    with _LOCK:
+        if identity not in backend.email_identities:
+            return None
+        state = _mail_from_state(backend, identity)
+        if state is None:
+            return {"identity": identity, "mail_from_domain": None, "status": None,
+                    "behavior_on_mx_failure": "UseDefaultValue", "forced_status": None,
+                    "mx_found": False}
+        return {"identity": identity, "mail_from_domain": state.domain,
+                "status": mail_from_status(backend, state),
+                "behavior_on_mx_failure": state.behavior, "forced_status": state.forced,
+                "mx_found": mail_from_mx_found(backend.region_name, state.domain)}
+
+
+def force_mail_from_status(backend: Any, identity: str, status: str | None,
+                           set_seconds_ago: float | None) -> dict[str, Any] | None:
+    identity = identity.lower()
+    with _LOCK:
+        state = _mail_from_state(backend, identity)
+        if state is None:
+            return None
+        state.forced = status
+        if set_seconds_ago is not None:
+            state.set_at = time.time() - set_seconds_ago
+        return describe_mail_from(backend, identity)
+
+
+# --------------------------------------------------------------------------
 # moto patches
 # --------------------------------------------------------------------------
 
@@ -400,8 +561,47 @@ def patch_moto_ses() -> None:
             raise InvalidParameterValue(f"Invalid domain name {domain}.")
         return ActionResult({"DkimTokens": verify_domain_dkim(self.backend, domain)})
 
+    def set_identity_mail_from_domain(self: Any, identity: str, mail_from_domain: str | None = None,
+                                      behavior_on_mx_failure: str | None = None) -> None:
+        ident = (identity or "").lower()
+        if "@" in ident or ident not in self.email_identities:
+            raise InvalidParameterValue(f"Identity '{identity}' does not exist.")
+        if mail_from_domain and not is_mail_from_subdomain(mail_from_domain, ident):
+            raise InvalidParameterValue(
+                f"Provided MAIL-FROM domain '{mail_from_domain}' is not subdomain of "
+                f"the domain of the identity '{ident}'."
+            )
+        if behavior_on_mx_failure not in (None, *MAIL_FROM_BEHAVIORS):
+            raise InvalidParameterValue(
+                f"Invalid BehaviorOnMXFailure {behavior_on_mx_failure}; "
+                f"expected one of {list(MAIL_FROM_BEHAVIORS)}."
+            )
+        with _LOCK:
+            set_mail_from(self, ident, mail_from_domain, behavior_on_mx_failure)
+
+    def get_identity_mail_from_domain_attributes(self: Any,
+                                                 identities: list[str] | None = None) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for ident in identities or []:
+            key = ident.lower()
+            if key not in self.email_identities:
+                continue  # real SES omits unknown identities
+            with _LOCK:
+                state = _mail_from_state(self, key)
+                if state is None:
+                    result[ident] = {"BehaviorOnMXFailure": "UseDefaultValue"}
+                    continue
+                result[ident] = {
+                    "MailFromDomain": state.domain,
+                    "MailFromDomainStatus": mail_from_status(self, state),
+                    "BehaviorOnMXFailure": state.behavior,
+                }
+        return result
+
     SESBackend.get_identity_dkim_attributes = get_identity_dkim_attributes
     EmailResponse.verify_domain_dkim = response_verify_domain_dkim
+    SESBackend.set_identity_mail_from_domain = set_identity_mail_from_domain
+    SESBackend.get_identity_mail_from_domain_attributes = get_identity_mail_from_domain_attributes
 
 
 
@@ -728,6 +928,7 @@ class HarnessMiddleware:
     def _handle(self, path: str, environ: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         routes = {
             "/_harness/ses/dkim-status": self._dkim_status,
+            "/_harness/ses/mail-from-status": self._mail_from_status,
             "/_harness/throttle": self._throttle,
             "/_harness/calls": self._calls,
             "/_harness/latency": self._latency,
@@ -806,6 +1007,42 @@ class HarnessMiddleware:
             return 404, {
                 "error": "NotFound",
                 "message": f"no SES identity {domain.lower()} in {account_id}/{region}",
+            }
+        return 200, info
+
+    @staticmethod
+    def _mail_from_status(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        if method == "POST":
+            if "status" not in params:
+                return 400, {"error": "BadRequest", "message": "'status' is required (null clears)"}
+            if params["status"] is not None and params["status"] not in MAIL_FROM_STATUSES:
+                return 400, {
+                    "error": "BadRequest",
+                    "message": f"status must be one of {list(MAIL_FROM_STATUSES)} or null",
+                }
+            ago = params.get("setSecondsAgo")
+            if ago is not None and (isinstance(ago, bool) or not isinstance(ago, (int, float))
+                                    or ago < 0):
+                return 400, {"error": "BadRequest",
+                             "message": "'setSecondsAgo' must be a number >= 0"}
+        identity = params.get("identity")
+        if not isinstance(identity, str) or not identity:
+            return 400, {"error": "BadRequest", "message": "'identity' is required"}
+        region = params.get("region") or DEFAULT_REGION
+        account_id = params.get("account_id") or DEFAULT_ACCOUNT_ID
+        if not isinstance(region, str) or not isinstance(account_id, str):
+            return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
+        backend = _ses_backend(account_id, region)
+        if method == "GET":
+            info = describe_mail_from(backend, identity)
+        else:
+            info = force_mail_from_status(backend, identity, params["status"],
+                                          params.get("setSecondsAgo"))
+        if info is None:
+            what = "identity" if method == "GET" else "MAIL FROM setting of identity"
+            return 404, {
+                "error": "NotFound",
+                "message": f"no {what} {identity.lower()} in {account_id}/{region}",
             }
         return 200, info
 

@@ -326,6 +326,176 @@ def test_moto_reset_clears_identities_and_tokens_are_not_reused(aws, server):
 # ---------------------------------------------------------------- other services
 
 
+# ---------------------------------------------------------------- SES MAIL FROM
+# AWS's rules, which moto 5.2.5 does not keep: the status waits for the MX
+# (https://docs.aws.amazon.com/ses/latest/dg/mail-from.html), and the MAIL FROM
+# domain is a subdomain of the identity, not any name ending with it.
+
+SES_MX = "10 feedback-smtp.us-east-1.amazonses.com"
+
+
+def mail_from_harness(server, method="GET", body=None, **query):
+    url = f"{server}/_harness/ses/mail-from-status"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method,
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
+
+
+def mail_from(aws, domain, region="us-east-1"):
+    attrs = aws("ses", region).get_identity_mail_from_domain_attributes(Identities=[domain])
+    return attrs["MailFromDomainAttributes"].get(domain)
+
+
+def mx_set(aws, zone_id, action, name, values):
+    aws("route53").change_resource_record_sets(
+        HostedZoneId=zone_id,
+        ChangeBatch={"Changes": [{"Action": action, "ResourceRecordSet": {
+            "Name": name, "Type": "MX", "TTL": 300,
+            "ResourceRecords": [{"Value": v} for v in values]}}]},
+    )
+
+
+def mail_from_ready(aws):
+    """An identity with its zone and MAIL FROM set on bounce.<domain>."""
+    domain = new_domain("mf")
+    aws("ses").verify_domain_identity(Domain=domain)
+    zone = make_zone(aws, domain)
+    aws("ses").set_identity_mail_from_domain(Identity=domain, MailFromDomain=f"bounce.{domain}")
+    return domain, zone, f"bounce.{domain}"
+
+
+def test_mail_from_waits_for_the_mx_then_fails_when_it_goes_for_good(aws):
+    domain, zone, bounce = mail_from_ready(aws)
+    got = mail_from(aws, domain)
+    assert got["MailFromDomain"] == bounce
+    assert got["MailFromDomainStatus"] == "Pending", "moto alone says Success at once"
+    assert got["BehaviorOnMXFailure"] == "UseDefaultValue"
+    # The SPF TXT plays no part in the status.
+    change(aws, zone, "CREATE", bounce, '"v=spf1 include:amazonses.com ~all"', rtype="TXT")
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Pending"
+    mx_set(aws, zone, "CREATE", bounce, [SES_MX + "."])
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Success"
+    mx_set(aws, zone, "DELETE", bounce, [SES_MX + "."])
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Failed"
+    # SES stops looking after Failed: the MX coming back does not help ...
+    mx_set(aws, zone, "CREATE", bounce, [SES_MX])
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Failed"
+    # ... setting MAIL FROM again does.
+    aws("ses").set_identity_mail_from_domain(Identity=domain, MailFromDomain=bounce,
+                                             BehaviorOnMXFailure="RejectMessage")
+    got = mail_from(aws, domain)
+    assert got["MailFromDomainStatus"] == "Success"
+    assert got["BehaviorOnMXFailure"] == "RejectMessage"
+
+
+@pytest.mark.parametrize("values", [
+    [SES_MX, "20 other.example.net"],  # more than one MX makes the setup fail
+    ["20 feedback-smtp.us-east-1.amazonses.com"],  # wrong priority
+    ["10 feedback-smtp.eu-west-1.amazonses.com"],  # another Region's
+    ["10 mail.example.net"],
+])
+def test_mail_from_needs_exactly_one_mx_with_ses_value(aws, values):
+    domain, zone, bounce = mail_from_ready(aws)
+    mx_set(aws, zone, "CREATE", bounce, values)
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Pending"
+
+
+def test_mail_from_mx_in_a_private_zone_does_not_count(aws):
+    domain, _, bounce = mail_from_ready(aws)
+    private = make_zone(aws, domain, VPC={"VPCRegion": "us-east-1", "VPCId": "vpc-12345678"},
+                        HostedZoneConfig={"PrivateZone": True})
+    mx_set(aws, private, "CREATE", bounce, [SES_MX])
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Pending"
+
+
+def test_mail_from_fails_72_hours_after_setup_without_the_mx(aws, server):
+    domain, zone, bounce = mail_from_ready(aws)
+    status, body = mail_from_harness(server, "POST", {"identity": domain, "status": None,
+                                                      "setSecondsAgo": 71 * 3600})
+    assert status == 200 and body["status"] == "Pending", body
+    status, body = mail_from_harness(server, "POST", {"identity": domain, "status": None,
+                                                      "setSecondsAgo": 72 * 3600 + 1})
+    assert status == 200 and body["status"] == "Failed", body
+    mx_set(aws, zone, "CREATE", bounce, [SES_MX])
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "Failed"
+
+
+@pytest.mark.parametrize("bad", ["not{d}", "{d}", "bounce.{d}.evil.com", "bounce..{d}", "x{d}"])
+def test_mail_from_domain_must_be_a_subdomain_of_the_identity(aws, bad):
+    domain = new_domain("mfsub")
+    aws("ses").verify_domain_identity(Domain=domain)
+    with pytest.raises(ClientError) as e:
+        aws("ses").set_identity_mail_from_domain(Identity=domain, MailFromDomain=bad.format(d=domain))
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    assert mail_from(aws, domain) == {"BehaviorOnMXFailure": "UseDefaultValue"}
+
+
+def test_mail_from_accepts_deeper_and_upper_case_subdomains(aws):
+    domain = new_domain("mfdeep")
+    aws("ses").verify_domain_identity(Domain=domain)
+    aws("ses").set_identity_mail_from_domain(Identity=domain, MailFromDomain=f"A.Bounce.{domain.upper()}")
+    assert mail_from(aws, domain)["MailFromDomain"] == f"a.bounce.{domain}"
+
+
+def test_mail_from_refuses_unknown_identities_and_bad_behaviour(aws):
+    ses = aws("ses")
+    domain = new_domain("mfunk")
+    with pytest.raises(ClientError) as e:
+        ses.set_identity_mail_from_domain(Identity=domain, MailFromDomain=f"bounce.{domain}")
+    assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
+    ses.verify_domain_identity(Domain=domain)
+    with pytest.raises(ClientError):
+        ses.set_identity_mail_from_domain(Identity=domain, MailFromDomain=f"bounce.{domain}",
+                                          BehaviorOnMXFailure="Bounce")
+    assert mail_from(aws, domain) == {"BehaviorOnMXFailure": "UseDefaultValue"}
+    assert ses.get_identity_mail_from_domain_attributes(
+        Identities=[new_domain("never")])["MailFromDomainAttributes"] == {}
+
+
+def test_mail_from_cleared_and_forgotten_with_its_identity(aws, server):
+    ses = aws("ses")
+    domain, _, bounce = mail_from_ready(aws)
+    ses.set_identity_mail_from_domain(Identity=domain)  # no MailFromDomain: clear it
+    assert mail_from(aws, domain) == {"BehaviorOnMXFailure": "UseDefaultValue"}
+    ses.set_identity_mail_from_domain(Identity=domain)  # clearing twice is fine
+    ses.set_identity_mail_from_domain(Identity=domain, MailFromDomain=bounce)
+    ses.delete_identity(Identity=domain)
+    ses.verify_domain_identity(Domain=domain)
+    assert mail_from(aws, domain) == {"BehaviorOnMXFailure": "UseDefaultValue"}
+    status, body = mail_from_harness(server, identity=domain)
+    assert status == 200 and body["mail_from_domain"] is None and body["status"] is None
+
+
+def test_mail_from_control_endpoint_contract(aws, server):
+    domain, zone, bounce = mail_from_ready(aws)
+    status, body = mail_from_harness(server, identity=domain)
+    assert status == 200
+    assert body == {"identity": domain, "mail_from_domain": bounce, "status": "Pending",
+                    "behavior_on_mx_failure": "UseDefaultValue", "forced_status": None,
+                    "mx_found": False}
+    status, body = mail_from_harness(server, "POST", {"identity": domain, "status": "TemporaryFailure"})
+    assert status == 200 and body["status"] == "TemporaryFailure"
+    assert mail_from(aws, domain)["MailFromDomainStatus"] == "TemporaryFailure"
+    status, body = mail_from_harness(server, "POST", {"identity": domain, "status": None})
+    assert status == 200 and body["status"] == "Pending" and body["forced_status"] is None
+    assert mail_from_harness(server, "POST", {"identity": domain})[0] == 400
+    assert mail_from_harness(server, "POST", {"identity": domain, "status": "Verified"})[0] == 400
+    assert mail_from_harness(server, "POST", {"identity": domain, "status": None,
+                                              "setSecondsAgo": -1})[0] == 400
+    assert mail_from_harness(server)[0] == 400
+    assert mail_from_harness(server, identity=new_domain("none"))[0] == 404
+    other = new_domain("mfnone")
+    aws("ses").verify_domain_identity(Domain=other)
+    assert mail_from_harness(server, "POST", {"identity": other, "status": "Success"})[0] == 404
+
+
 def test_other_services_still_work(aws):
     r53 = aws("route53")
     name = f"z{uuid.uuid4().hex[:8]}.example.net"
