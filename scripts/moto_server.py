@@ -58,6 +58,16 @@ Patched SES v1 behaviour (everything else in moto is untouched)
   good (SES stops looking; set it again to restart).  SPF TXT records play no
   part.
 
+Patched Route 53 behaviour
+--------------------------
+``ChangeResourceRecordSets`` refuses the whole batch with ``InvalidChangeBatch``
+and Route 53's message, as Route 53 does, where moto is lax: a ``CREATE`` of a
+set (name and type) that exists, a ``DELETE`` whose values or TTL differ from the
+set's or whose set does not exist, and any other type beside a CNAME (or a CNAME
+beside another type).  Changes are checked in order, so an exact ``DELETE`` then
+a ``CREATE`` of the same set in one batch swaps it.  Weighted, alias and other
+non-simple sets are left to moto.
+
 Test control endpoint (same host/port; not an AWS API; unsigned plain HTTP)
 ----------------------------------------------------------------------------
 ``GET /_harness/ses/dkim-status?domain=D[&region=R][&account_id=A]``
@@ -606,6 +616,110 @@ def patch_moto_ses() -> None:
 
 
 # --------------------------------------------------------------------------
+# Route 53 change batches, as Route 53 checks them.  moto lets a CREATE replace
+# a record set that exists, answers a DELETE that does not match with
+# InvalidInput, and lets other types live beside a CNAME.  Route 53 refuses the
+# whole batch with InvalidChangeBatch in each case, checking the changes in order
+# (a DELETE then a CREATE of the same set in one batch is how a set is swapped).
+# https://docs.aws.amazon.com/Route53/latest/APIReference/API_ChangeResourceRecordSets.html
+# --------------------------------------------------------------------------
+
+
+class ChangeBatchRefused(Exception):
+    """What Route 53 says of a batch it refuses (raised as moto's error type)."""
+
+
+def _simple(record_set: dict[str, Any]) -> bool:
+    return not any(k in record_set for k in ("SetIdentifier", "AliasTarget",
+                                              "TrafficPolicyInstanceId"))
+
+
+def _values(record_set: dict[str, Any]) -> list[str]:
+    out = []
+    for value in record_set.get("ResourceRecords") or []:
+        out.append(str(value.get("Value", "") if isinstance(value, dict) else value))
+    return sorted(out)
+
+
+def check_change_batch(zone_name: str, existing: list[Any], changes: list[dict[str, Any]]) -> None:
+    """Raise ChangeBatchRefused with Route 53's message if the batch would be refused.
+    `existing`: the zone's moto record sets."""
+    held: dict[tuple[str, str], tuple[int | None, list[str]]] = {}
+    for rrset in existing:
+        if getattr(rrset, "set_identifier", None):
+            continue
+        values = sorted(str(v.get("Value", "") if isinstance(v, dict) else v)
+                        for v in (rrset.records or []))
+        ttl = int(rrset.ttl) if rrset.ttl is not None else None
+        held[(normalize_dns_name(rrset.name), (rrset.type or "").upper())] = (ttl, values)
+    zone = zone_name.rstrip(".")
+    for change in changes:
+        action = change.get("Action")
+        record_set = change.get("ResourceRecordSet") or {}
+        if not _simple(record_set):
+            continue
+        name = normalize_dns_name(str(record_set.get("Name", "")))
+        rtype = str(record_set.get("Type", "")).upper()
+        key = (name, rtype)
+        shown = f"[name='{name}.', type='{rtype}']"
+        if action in ("CREATE", "UPSERT"):
+            others = {t for (n, t) in held if n == name and t != rtype}
+            if rtype == "CNAME":
+                others -= {"NS", "SOA"} if name == zone else set()
+            blocking = "CNAME" if rtype != "CNAME" and "CNAME" in others else (
+                sorted(others)[0] if rtype == "CNAME" and others else None)
+            if blocking:
+                raise ChangeBatchRefused(
+                    f"RRSet of type {rtype} with DNS name {name}. is not permitted because "
+                    f"a conflicting RRSet of type {blocking} with the same DNS name already "
+                    f"exists in zone {zone}.")
+        if action == "CREATE":
+            if key in held:
+                raise ChangeBatchRefused(
+                    f"Tried to create resource record set {shown} but it already exists")
+            held[key] = (record_set.get("TTL"), _values(record_set))
+        elif action == "UPSERT":
+            held[key] = (record_set.get("TTL"), _values(record_set))
+        elif action == "DELETE":
+            if key not in held:
+                raise ChangeBatchRefused(
+                    f"Tried to delete resource record set {shown} but it was not found")
+            ttl, values = held[key]
+            wanted_ttl = record_set.get("TTL")
+            if values != _values(record_set) or (
+                    wanted_ttl is not None and ttl is not None and int(wanted_ttl) != ttl):
+                raise ChangeBatchRefused(
+                    f"Tried to delete resource record set {shown} but the values provided "
+                    "do not match the current values")
+            del held[key]
+
+
+def patch_moto_route53() -> None:
+    from moto.route53.exceptions import Route53ClientError
+    from moto.route53.models import Route53Backend
+
+    original = Route53Backend.change_resource_record_sets
+
+    def change_resource_record_sets(self: Any, zoneid: str, change_list: list[dict[str, Any]]) -> None:
+        the_zone = self.get_hosted_zone(zoneid)
+        try:
+            check_change_batch(the_zone.name, list(the_zone.rrsets), change_list)
+        except ChangeBatchRefused as refused:
+            raise Route53ClientError("InvalidChangeBatch", str(refused)) from None
+        if not all(_simple(c.get("ResourceRecordSet") or {}) for c in change_list):
+            return original(self, zoneid, change_list)
+        # Checked as a whole above; applied one by one, a CREATE as the UPSERT it now
+        # equals (moto's own CREATE check looks at names after this one too).
+        for change in change_list:
+            one = dict(change)
+            if one.get("Action") == "CREATE":
+                one["Action"] = "UPSERT"
+            original(self, zoneid, [one])
+
+    Route53Backend.change_resource_record_sets = change_resource_record_sets
+
+
+# --------------------------------------------------------------------------
 # Test controls for AWS API calls: which call is this, throttling, call log,
 # latency.
 # --------------------------------------------------------------------------
@@ -888,6 +1002,16 @@ CONTROLS = CallControls()
 # --------------------------------------------------------------------------
 
 
+def _backend_of(params: dict[str, Any]) -> tuple[Any, tuple[str, str]]:
+    """The SES backend a harness request names (`account_id`, `region`, with the
+    defaults), or None when they are not strings."""
+    region = params.get("region") or DEFAULT_REGION
+    account_id = params.get("account_id") or DEFAULT_ACCOUNT_ID
+    if not isinstance(region, str) or not isinstance(account_id, str):
+        return None, ("", "")
+    return _ses_backend(account_id, region), (account_id, region)
+
+
 class HarnessMiddleware:
     def __init__(self, app: Any, controls: CallControls = CONTROLS) -> None:
         self.app = app
@@ -994,11 +1118,10 @@ class HarnessMiddleware:
         domain = params.get("domain")
         if not isinstance(domain, str) or not domain:
             return 400, {"error": "BadRequest", "message": "'domain' is required"}
-        region = params.get("region") or DEFAULT_REGION
-        account_id = params.get("account_id") or DEFAULT_ACCOUNT_ID
-        if not isinstance(region, str) or not isinstance(account_id, str):
+        backend, where = _backend_of(params)
+        if backend is None:
             return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
-        backend = _ses_backend(account_id, region)
+        account_id, region = where
         if method == "GET":
             info = describe(backend, domain)
         else:
@@ -1028,11 +1151,10 @@ class HarnessMiddleware:
         identity = params.get("identity")
         if not isinstance(identity, str) or not identity:
             return 400, {"error": "BadRequest", "message": "'identity' is required"}
-        region = params.get("region") or DEFAULT_REGION
-        account_id = params.get("account_id") or DEFAULT_ACCOUNT_ID
-        if not isinstance(region, str) or not isinstance(account_id, str):
+        backend, where = _backend_of(params)
+        if backend is None:
             return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
-        backend = _ses_backend(account_id, region)
+        account_id, region = where
         if method == "GET":
             info = describe_mail_from(backend, identity)
         else:
@@ -1067,6 +1189,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     patch_moto_ses()
+    patch_moto_route53()
     app = HarnessMiddleware(DomainDispatcherApplication(create_backend_app))
     # Binds and listens immediately; connections queue until serve_forever.
     server = make_server(

@@ -10,6 +10,7 @@ use crate::core::ids::DomainName;
 use crate::core::ids::HostedZoneId;
 use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::{normalise_dns_name, CnameRecord};
+use crate::core::sending::{self, RecordSet, RecordType};
 use crate::core::zone::HostedZone;
 
 #[derive(Debug, Clone)]
@@ -91,41 +92,56 @@ impl Route53 {
         zone: &HostedZoneId,
         domain: &DomainName,
     ) -> Result<Vec<CnameRecord>, AwsError> {
-        const OP: &str = "route53:ListResourceRecordSets";
         let subtree = format!("._domainkey.{domain}");
         let in_subtree = |name: &str| normalise_dns_name(name).ends_with(&subtree);
-        let mut records = Vec::new();
-        let mut start = (format!("_domainkey.{domain}"), None::<RrType>);
+        let sets = self
+            .list_sets_from(zone, &format!("_domainkey.{domain}"), 100, in_subtree)
+            .await?;
+        Ok(sets
+            .iter()
+            .filter(|set| set.r#type() == &RrType::Cname && in_subtree(set.name()))
+            .map(|set| CnameRecord {
+                name: normalise_dns_name(set.name()),
+                value: set
+                    .resource_records()
+                    .first()
+                    .map(|r| normalise_dns_name(r.value()))
+                    .unwrap_or_default(),
+                ttl: set.ttl().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// The record sets from `start` on, page after page while the next page still
+    /// begins at a name `more` wants.
+    async fn list_sets_from(
+        &self,
+        zone: &HostedZoneId,
+        start: &str,
+        page_size: i32,
+        more: impl Fn(&str) -> bool,
+    ) -> Result<Vec<ResourceRecordSet>, AwsError> {
+        const OP: &str = "route53:ListResourceRecordSets";
+        let mut sets = Vec::new();
+        let mut from = (start.to_owned(), None::<RrType>);
         loop {
             self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_resource_record_sets()
                 .hosted_zone_id(zone.as_str())
-                .start_record_name(&start.0)
-                .set_start_record_type(start.1.clone())
-                .max_items(100)
+                .start_record_name(&from.0)
+                .set_start_record_type(from.1.clone())
+                .max_items(page_size)
                 .send()
                 .await
                 .map_err(|e| AwsError::from_sdk(OP, e))?;
-            for set in output.resource_record_sets() {
-                if set.r#type() == &RrType::Cname && in_subtree(set.name()) {
-                    records.push(CnameRecord {
-                        name: normalise_dns_name(set.name()),
-                        value: set
-                            .resource_records()
-                            .first()
-                            .map(|r| normalise_dns_name(r.value()))
-                            .unwrap_or_default(),
-                        ttl: set.ttl().unwrap_or_default(),
-                    });
-                }
-            }
+            sets.extend(output.resource_record_sets().iter().cloned());
             match (output.is_truncated(), output.next_record_name()) {
-                (true, Some(next)) if in_subtree(next) => {
-                    start = (next.to_owned(), output.next_record_type().cloned());
+                (true, Some(next)) if more(next) => {
+                    from = (next.to_owned(), output.next_record_type().cloned());
                 }
-                _ => return Ok(records),
+                _ => return Ok(sets),
             }
         }
     }
@@ -206,12 +222,21 @@ impl Route53 {
         changes: &[(RecordChange, &CnameRecord)],
         comment: &str,
     ) -> Result<(), AwsError> {
-        const OP: &str = "route53:ChangeResourceRecordSets";
         let built = changes
             .iter()
             .map(|(action, record)| to_change(*action, record))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::invalid_input(OP, e))?;
+            .collect();
+        self.send_batch(zone, built, comment).await
+    }
+
+    async fn send_batch(
+        &self,
+        zone: &HostedZoneId,
+        built: Result<Vec<Change>, aws_sdk_route53::error::BuildError>,
+        comment: &str,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "route53:ChangeResourceRecordSets";
+        let built = built.map_err(|e| AwsError::invalid_input(OP, e))?;
         let batch = ChangeBatch::builder()
             .comment(comment)
             .set_changes(Some(built))
@@ -226,6 +251,53 @@ impl Route53 {
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
         Ok(())
+    }
+
+    /// The CNAME, MX and TXT sets at exactly `name`, as Route 53 holds them: names
+    /// lowercase without the trailing dot, values untouched (`10 host.`, `"text"`).
+    /// Route 53 lists a name's sets together, so one page from the name holds them.
+    pub async fn record_sets_at(
+        &self,
+        zone: &HostedZoneId,
+        name: &str,
+    ) -> Result<Vec<RecordSet>, AwsError> {
+        let name = normalise_dns_name(name);
+        let this_name = |n: &str| normalise_dns_name(n) == name;
+        let sets = self.list_sets_from(zone, &name, 20, this_name).await?;
+        Ok(sets
+            .iter()
+            .filter(|set| this_name(set.name()) && set.set_identifier().is_none())
+            .filter_map(|set| {
+                let record_type = match set.r#type() {
+                    RrType::Cname => RecordType::Cname,
+                    RrType::Mx => RecordType::Mx,
+                    RrType::Txt => RecordType::Txt,
+                    _ => return None,
+                };
+                Some(RecordSet {
+                    name: name.clone(),
+                    record_type,
+                    ttl: set.ttl().unwrap_or_default(),
+                    values: set
+                        .resource_records()
+                        .iter()
+                        .map(|r| r.value().to_owned())
+                        .collect(),
+                })
+            })
+            .collect())
+    }
+
+    /// One atomic batch of whole record sets: `CREATE` fails if the set appeared
+    /// meanwhile, `DELETE` if it is no longer exactly as read (`InvalidChangeBatch`).
+    pub async fn change_sets(
+        &self,
+        zone: &HostedZoneId,
+        changes: &[sending::Change],
+        comment: &str,
+    ) -> Result<(), AwsError> {
+        let built = changes.iter().map(to_set_change).collect();
+        self.send_batch(zone, built, comment).await
     }
 }
 
@@ -254,6 +326,32 @@ fn to_change(
             RecordChange::Delete => ChangeAction::Delete,
         })
         .resource_record_set(set)
+        .build()
+}
+
+fn to_set_change(change: &sending::Change) -> Result<Change, aws_sdk_route53::error::BuildError> {
+    let set = change.set();
+    let records = set
+        .values
+        .iter()
+        .map(|value| ResourceRecord::builder().value(value).build())
+        .collect::<Result<Vec<_>, _>>()?;
+    let built = ResourceRecordSet::builder()
+        .name(&set.name)
+        .r#type(match set.record_type {
+            RecordType::Cname => RrType::Cname,
+            RecordType::Mx => RrType::Mx,
+            RecordType::Txt => RrType::Txt,
+        })
+        .ttl(set.ttl)
+        .set_resource_records(Some(records))
+        .build()?;
+    Change::builder()
+        .action(match change {
+            sending::Change::Create(_) => ChangeAction::Create,
+            sending::Change::Delete(_) => ChangeAction::Delete,
+        })
+        .resource_record_set(built)
         .build()
 }
 

@@ -1,13 +1,16 @@
 //! Amazon SES (v1 API): Easy DKIM tokens and their verification status.
 
-use aws_sdk_ses::types::{IdentityType, VerificationStatus};
+use aws_sdk_ses::types::{
+    BehaviorOnMxFailure, CustomMailFromStatus, IdentityType, VerificationStatus,
+};
 
 use super::error::AwsError;
 use super::pacer::Pacer;
-use crate::core::identity::{DkimState, DkimStatus};
+use crate::core::identity::{DkimState, DkimStatus, MailFromState, MailFromStatus};
 use crate::core::ids::DomainName;
 use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::DkimTokens;
+use crate::core::sending::mail_from::{MailFromSetup, MxFailureBehavior};
 
 #[derive(Debug, Clone)]
 pub struct Ses {
@@ -17,6 +20,8 @@ pub struct Ses {
     attributes_pacer: Pacer,
     list_pacer: Pacer,
     delete_pacer: Pacer,
+    set_mail_from_pacer: Pacer,
+    mail_from_attributes_pacer: Pacer,
 }
 
 /// `GetIdentityDkimAttributes` reads at most 100 identities per call.
@@ -30,6 +35,11 @@ impl Ses {
             attributes_pacer: Pacer::for_budget(pacing, Budget::SesGetIdentityDkimAttributes),
             list_pacer: Pacer::for_budget(pacing, Budget::SesListIdentities),
             delete_pacer: Pacer::for_budget(pacing, Budget::SesDeleteIdentity),
+            set_mail_from_pacer: Pacer::for_budget(pacing, Budget::SesSetIdentityMailFromDomain),
+            mail_from_attributes_pacer: Pacer::for_budget(
+                pacing,
+                Budget::SesGetIdentityMailFromDomainAttributes,
+            ),
         }
     }
 
@@ -127,5 +137,69 @@ impl Ses {
             .await
             .map_err(|e| AwsError::from_sdk(OP, e))?;
         Ok(())
+    }
+
+    /// `SetIdentityMailFromDomain`: `setup` sets `<subdomain>.<domain>` (a new setup,
+    /// which SES starts `Pending`); `None` clears it.
+    pub async fn set_mail_from_domain(
+        &self,
+        domain: &DomainName,
+        setup: Option<&MailFromSetup>,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "ses:SetIdentityMailFromDomain";
+        self.set_mail_from_pacer.wait_turn().await;
+        let behavior = setup.map(|s| match s.on_mx_failure {
+            MxFailureBehavior::UseDefaultValue => BehaviorOnMxFailure::UseDefaultValue,
+            MxFailureBehavior::RejectMessage => BehaviorOnMxFailure::RejectMessage,
+        });
+        self.client
+            .set_identity_mail_from_domain()
+            .identity(domain.as_str())
+            .set_mail_from_domain(setup.map(|s| s.domain_for(domain)))
+            .set_behavior_on_mx_failure(behavior)
+            .send()
+            .await
+            .map_err(|e| AwsError::from_sdk(OP, e))?;
+        Ok(())
+    }
+
+    /// `GetIdentityMailFromDomainAttributes` for many domains, 100 per call (SES's
+    /// limit), in the order given. A domain SES does not know, or one without a
+    /// custom MAIL FROM domain, is `NotSet`.
+    pub async fn mail_from_states(
+        &self,
+        domains: &[DomainName],
+    ) -> Result<Vec<(DomainName, MailFromState)>, AwsError> {
+        const OP: &str = "ses:GetIdentityMailFromDomainAttributes";
+        let mut states = Vec::with_capacity(domains.len());
+        for chunk in domains.chunks(MAX_IDENTITIES_PER_ATTRIBUTES_CALL) {
+            self.mail_from_attributes_pacer.wait_turn().await;
+            let output = self
+                .client
+                .get_identity_mail_from_domain_attributes()
+                .set_identities(Some(chunk.iter().map(|d| d.as_str().to_owned()).collect()))
+                .send()
+                .await
+                .map_err(|e| AwsError::from_sdk(OP, e))?;
+            let attributes = output.mail_from_domain_attributes();
+            for domain in chunk {
+                let state = attributes
+                    .get(domain.as_str())
+                    .filter(|a| !a.mail_from_domain().is_empty())
+                    .map_or(MailFromState::NotSet, |a| MailFromState::Set {
+                        domain: a.mail_from_domain().to_ascii_lowercase(),
+                        status: match a.mail_from_domain_status() {
+                            CustomMailFromStatus::Success => MailFromStatus::Success,
+                            CustomMailFromStatus::Failed => MailFromStatus::Failed,
+                            CustomMailFromStatus::TemporaryFailure => {
+                                MailFromStatus::TemporaryFailure
+                            }
+                            _ => MailFromStatus::Pending,
+                        },
+                    });
+                states.push((domain.clone(), state));
+            }
+        }
+        Ok(states)
     }
 }

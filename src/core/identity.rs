@@ -41,3 +41,60 @@ impl DkimState {
         tokens: None,
     };
 }
+
+/// SES's custom MAIL FROM state for one identity. SES judges it by the MX alone:
+/// `Success` once it detects the MX, `Failed` when it cannot find it (72 hours
+/// after the setup began) or it no longer exists. Source:
+/// https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_MailFromAttributes.html
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailFromState {
+    /// No custom MAIL FROM domain is set on the identity.
+    NotSet,
+    Set {
+        domain: String,
+        status: MailFromStatus,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailFromStatus {
+    Pending,
+    Success,
+    Failed,
+    TemporaryFailure,
+}
+
+impl MailFromStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Success => "Success",
+            Self::Failed => "Failed",
+            Self::TemporaryFailure => "TemporaryFailure",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "Pending" => Some(Self::Pending),
+            "Success" => Some(Self::Success),
+            "Failed" => Some(Self::Failed),
+            "TemporaryFailure" => Some(Self::TemporaryFailure),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mail_from_statuses_read_back_as_ses_names_them() {
+        use MailFromStatus::*;
+        for status in [Pending, Success, Failed, TemporaryFailure] {
+            assert_eq!(MailFromStatus::parse(status.as_str()), Some(status));
+        }
+        assert_eq!(MailFromStatus::parse("success"), None);
+    }
+}

@@ -17,6 +17,7 @@ pub mod rejection;
 pub mod request;
 pub mod schedule;
 pub mod scope;
+pub mod sending;
 pub mod tombstone;
 pub mod work;
 pub mod zone;

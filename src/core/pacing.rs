@@ -10,6 +10,8 @@ pub enum Budget {
     SesGetIdentityDkimAttributes,
     SesListIdentities,
     SesDeleteIdentity,
+    SesSetIdentityMailFromDomain,
+    SesGetIdentityMailFromDomainAttributes,
     Route53,
 }
 
@@ -49,6 +51,18 @@ pub const LIMITS: &[Limit] = &[
         apis: "ses:DeleteIdentity",
         documented_per_second: 1,
         source: "Amazon SES API v1 reference: identity APIs are throttled at about one request per second",
+    },
+    Limit {
+        budget: Budget::SesSetIdentityMailFromDomain,
+        apis: "ses:SetIdentityMailFromDomain",
+        documented_per_second: 1,
+        source: "Amazon SES API v1 reference, SetIdentityMailFromDomain: \"You can execute this operation no more than once per second\"",
+    },
+    Limit {
+        budget: Budget::SesGetIdentityMailFromDomainAttributes,
+        apis: "ses:GetIdentityMailFromDomainAttributes",
+        documented_per_second: 1,
+        source: "Amazon SES API v1 reference, GetIdentityMailFromDomainAttributes: \"throttled at one request per second\", up to 100 identities per request",
     },
     Limit {
         budget: Budget::Route53,
@@ -95,7 +109,9 @@ impl PaceSettings {
             Budget::SesVerifyDomainDkim
             | Budget::SesGetIdentityDkimAttributes
             | Budget::SesListIdentities
-            | Budget::SesDeleteIdentity => self.ses_calls_per_second,
+            | Budget::SesDeleteIdentity
+            | Budget::SesSetIdentityMailFromDomain
+            | Budget::SesGetIdentityMailFromDomainAttributes => self.ses_calls_per_second,
             Budget::Route53 => self.route53_calls_per_second,
         }
     }
@@ -159,6 +175,8 @@ mod tests {
             Budget::SesGetIdentityDkimAttributes,
             Budget::SesListIdentities,
             Budget::SesDeleteIdentity,
+            Budget::SesSetIdentityMailFromDomain,
+            Budget::SesGetIdentityMailFromDomainAttributes,
             Budget::Route53,
         ] {
             let limit = LIMITS.iter().find(|l| l.budget == budget).unwrap();

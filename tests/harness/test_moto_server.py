@@ -77,8 +77,8 @@ def aws(server):
     return client
 
 
-def harness(server, method="GET", body=None, **query):
-    url = f"{server}/_harness/ses/dkim-status"
+def harness(server, method="GET", body=None, path="/_harness/ses/dkim-status", **query):
+    url = f"{server}{path}"
     if query:
         url += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
@@ -335,17 +335,7 @@ SES_MX = "10 feedback-smtp.us-east-1.amazonses.com"
 
 
 def mail_from_harness(server, method="GET", body=None, **query):
-    url = f"{server}/_harness/ses/mail-from-status"
-    if query:
-        url += "?" + urllib.parse.urlencode(query)
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return resp.status, json.loads(resp.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read())
+    return harness(server, method, body, path="/_harness/ses/mail-from-status", **query)
 
 
 def mail_from(aws, domain, region="us-east-1"):
@@ -494,6 +484,108 @@ def test_mail_from_control_endpoint_contract(aws, server):
     other = new_domain("mfnone")
     aws("ses").verify_domain_identity(Domain=other)
     assert mail_from_harness(server, "POST", {"identity": other, "status": "Success"})[0] == 404
+
+
+# ---------------------------------------------------------------- Route 53 batches
+# Route 53 refuses a whole batch with InvalidChangeBatch where moto is lax: a
+# CREATE over a set that exists, a DELETE that does not match exactly, another
+# type beside a CNAME.
+
+
+def rrset(name, rtype, values, ttl=300):
+    return {"Name": name, "Type": rtype, "TTL": ttl,
+            "ResourceRecords": [{"Value": v} for v in values]}
+
+
+def batch(aws, zone, *changes):
+    aws("route53").change_resource_record_sets(
+        HostedZoneId=zone,
+        ChangeBatch={"Changes": [{"Action": a, "ResourceRecordSet": r} for a, r in changes]})
+
+
+def sets_at(aws, zone, name):
+    listed = aws("route53").list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]
+    return {(s["Type"], s["TTL"], tuple(sorted(r["Value"] for r in s["ResourceRecords"])))
+            for s in listed if s["Name"].rstrip(".") == name}
+
+
+def refused(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    assert e.value.response["Error"]["Code"] == "InvalidChangeBatch", e.value.response
+    return e.value.response["Error"]["Message"]
+
+
+def test_route53_create_over_a_set_that_exists_is_refused(aws):
+    domain = new_domain("r53c")
+    zone = make_zone(aws, domain)
+    name = f"bounce.{domain}"
+    batch(aws, zone, ("CREATE", rrset(name, "TXT", ['"a"'])))
+    message = refused(lambda: batch(aws, zone, ("CREATE", rrset(name, "TXT", ['"b"']))))
+    assert "already exists" in message
+    assert sets_at(aws, zone, name) == {("TXT", 300, ('"a"',))}
+
+
+@pytest.mark.parametrize("wrong", [
+    rrset("{n}", "TXT", ['"zzz"']),             # other values
+    rrset("{n}", "TXT", ['"a"'], ttl=60),       # other TTL
+    rrset("{n}", "TXT", ['"a"', '"b"']),        # more values
+    rrset("other.{n}", "TXT", ['"a"']),         # no such set
+    rrset("{n}", "MX", ["10 a.example.net"]),   # no such type
+])
+def test_route53_delete_must_repeat_the_set_exactly(aws, wrong):
+    domain = new_domain("r53d")
+    zone = make_zone(aws, domain)
+    name = f"bounce.{domain}"
+    batch(aws, zone, ("CREATE", rrset(name, "TXT", ['"a"'])))
+    wrong = {**wrong, "Name": wrong["Name"].format(n=name)}
+    message = refused(lambda: batch(aws, zone, ("DELETE", wrong)))
+    assert "not found" in message or "do not match" in message
+    assert sets_at(aws, zone, name) == {("TXT", 300, ('"a"',))}
+
+
+def test_route53_swaps_a_set_with_an_exact_delete_and_a_create_in_one_batch(aws):
+    domain = new_domain("r53s")
+    zone = make_zone(aws, domain)
+    name = f"bounce.{domain}"
+    batch(aws, zone, ("CREATE", rrset(name, "TXT", ['"site=1"'])))
+    batch(aws, zone,
+          ("DELETE", rrset(name, "TXT", ['"site=1"'])),
+          ("CREATE", rrset(name, "TXT", ['"site=1"', '"v=spf1 include:amazonses.com ~all"'])),
+          ("CREATE", rrset(name, "MX", ["10 feedback-smtp.us-east-1.amazonses.com"])))
+    assert sets_at(aws, zone, name) == {
+        ("TXT", 300, ('"site=1"', '"v=spf1 include:amazonses.com ~all"')),
+        ("MX", 300, ("10 feedback-smtp.us-east-1.amazonses.com",)),
+    }
+    # A stale swap (read before someone's edit) fails whole: nothing changes.
+    refused(lambda: batch(aws, zone,
+                          ("DELETE", rrset(name, "TXT", ['"site=1"'])),
+                          ("CREATE", rrset(name, "TXT", ['"site=1"', '"x"']))))
+    assert ("TXT", 300, ('"site=1"', '"v=spf1 include:amazonses.com ~all"')) in sets_at(aws, zone, name)
+
+
+def test_route53_a_refused_change_refuses_the_whole_batch(aws):
+    domain = new_domain("r53a")
+    zone = make_zone(aws, domain)
+    batch(aws, zone, ("CREATE", rrset(f"taken.{domain}", "MX", ["10 a.example.net"])))
+    refused(lambda: batch(aws, zone,
+                          ("CREATE", rrset(f"new.{domain}", "TXT", ['"x"'])),
+                          ("CREATE", rrset(f"taken.{domain}", "MX", ["10 b.example.net"]))))
+    assert sets_at(aws, zone, f"new.{domain}") == set()
+
+
+def test_route53_nothing_lives_beside_a_cname(aws):
+    domain = new_domain("r53n")
+    zone = make_zone(aws, domain)
+    batch(aws, zone, ("CREATE", rrset(f"c.{domain}", "CNAME", ["x.example.net"])))
+    message = refused(lambda: batch(aws, zone, ("CREATE", rrset(f"c.{domain}", "MX", ["10 m.example.net"]))))
+    assert "conflicting RRSet of type CNAME" in message
+    batch(aws, zone, ("CREATE", rrset(f"t.{domain}", "TXT", ['"x"'])))
+    refused(lambda: batch(aws, zone, ("UPSERT", rrset(f"t.{domain}", "CNAME", ["x.example.net"]))))
+    # UPSERT of a set that exists, and of one that does not, still work.
+    batch(aws, zone, ("UPSERT", rrset(f"c.{domain}", "CNAME", ["y.example.net"])),
+          ("UPSERT", rrset(f"u.{domain}", "CNAME", ["z.example.net"])))
+    assert sets_at(aws, zone, f"c.{domain}") == {("CNAME", 300, ("y.example.net",))}
 
 
 def test_other_services_still_work(aws):

@@ -7,6 +7,8 @@ pub mod dns;
 pub mod envelopes;
 pub mod runtime_api;
 
+// Not every test file builds envelopes.
+#[allow(unused_imports)]
 pub use envelopes::*;
 
 use std::collections::BTreeMap;
@@ -245,28 +247,40 @@ pub async fn cnames(zone_id: &str) -> BTreeMap<String, String> {
 
 /// Add or change one CNAME, as a person (or another tool) would.
 pub async fn put_cname(zone_id: &str, name: &str, value: &str) {
-    change_cname(
+    put_record(zone_id, name, RrType::Cname, value).await;
+}
+
+pub async fn delete_cname(zone_id: &str, name: &str, value: &str) {
+    delete_record(zone_id, name, RrType::Cname, value).await;
+}
+
+/// Add or change one record set of one value (`10 host.` for MX, `"text"` for TXT).
+pub async fn put_record(zone_id: &str, name: &str, rtype: RrType, value: &str) {
+    change_record(
         zone_id,
         name,
+        rtype,
         value,
         aws_sdk_route53::types::ChangeAction::Upsert,
     )
     .await;
 }
 
-pub async fn delete_cname(zone_id: &str, name: &str, value: &str) {
-    change_cname(
+pub async fn delete_record(zone_id: &str, name: &str, rtype: RrType, value: &str) {
+    change_record(
         zone_id,
         name,
+        rtype,
         value,
         aws_sdk_route53::types::ChangeAction::Delete,
     )
     .await;
 }
 
-async fn change_cname(
+async fn change_record(
     zone_id: &str,
     name: &str,
+    rtype: RrType,
     value: &str,
     action: aws_sdk_route53::types::ChangeAction,
 ) {
@@ -274,7 +288,7 @@ async fn change_cname(
     let client = aws_sdk_route53::Client::new(sdk_config().await);
     let set = ResourceRecordSet::builder()
         .name(name)
-        .r#type(RrType::Cname)
+        .r#type(rtype)
         .ttl(1800)
         .resource_records(ResourceRecord::builder().value(value).build().unwrap())
         .build()
@@ -393,6 +407,16 @@ pub async fn dkim_state(domain: &str) -> Value {
     harness_request(
         "GET",
         &format!("/_harness/ses/dkim-status?domain={domain}"),
+        None,
+    )
+    .await
+}
+
+/// The harness's view of an identity's custom MAIL FROM (domain, status, behaviour).
+pub async fn mail_from_status(identity: &str) -> Value {
+    harness_request(
+        "GET",
+        &format!("/_harness/ses/mail-from-status?identity={identity}"),
         None,
     )
     .await

@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use crate::core::rejection::Rejection;
+use crate::core::rejection::{type_name, Rejection};
 
 /// An object in the event, with its path for error messages.
 pub(super) struct Fields<'a> {
@@ -120,16 +120,5 @@ fn display_path(path: &str) -> String {
         "(payload)".to_owned()
     } else {
         path.to_owned()
-    }
-}
-
-pub(super) fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

@@ -15,8 +15,9 @@ use serde_json::Value;
 use super::chain::FollowUp;
 use super::deferral::Deferred;
 use super::reconcile::ReconcileRun;
+use super::rejection::type_name;
 use super::rejection::Rejection;
-use fields::{type_name, Fields};
+use fields::Fields;
 
 pub use super::request::{
     OffboardRequest, OffboardTrigger, OnboardRequest, Trigger, CUSTOM_DETAIL_TYPE,

@@ -28,7 +28,7 @@ use super::chain::FollowUp;
 use super::deferral::Deferred;
 use super::ids::{DomainName, HostedZoneId, TenantId};
 use super::reconcile::ReconcileRun;
-use super::rejection::Rejection;
+use super::rejection::{type_name, Rejection};
 use super::tombstone::Tombstone;
 
 /// The payload schemas this function writes into its schedules.
@@ -255,17 +255,6 @@ fn read_names(
         .transpose()
         .map_err(|rule| in_context(Rejection::invalid_event(format!("{path}tenantId"), rule)))?;
     Ok((parsed, zone, tenant))
-}
-
-fn type_name(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]
