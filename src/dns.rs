@@ -13,6 +13,8 @@ use hickory_resolver::proto::ProtoErrorKind;
 use hickory_resolver::{ResolveError, TokioResolver};
 
 use crate::core::handover::DnsAnswer;
+use crate::core::records::normalise_dns_name;
+use crate::core::sending::{self, txt::value_of, RecordSet};
 
 /// Each query waits this long for an answer, and is tried this many times: a
 /// check never waits more than about 4 seconds on DNS.
@@ -87,6 +89,61 @@ impl PublicDns {
             Err(err) => classify(&err),
         };
         (answer, started.elapsed())
+    }
+}
+
+impl PublicDns {
+    /// The MX or TXT set public DNS holds at `name`, in the form Route 53 holds it
+    /// (`10 host.`, `"quoted" "strings"`), so one plan judges both: `Ok(None)` when
+    /// there is none (NXDOMAIN, or the name without that type), `Err` when nothing can
+    /// be concluded (timeout, SERVFAIL, no resolver).
+    pub async fn record_set(
+        &self,
+        name: &str,
+        record_type: sending::RecordType,
+    ) -> Result<Option<RecordSet>, String> {
+        let resolver = self.resolver.as_ref().map_err(Clone::clone)?;
+        let fqdn = format!("{}.", name.trim_end_matches('.'));
+        let wire_type = match record_type {
+            sending::RecordType::Cname => RecordType::CNAME,
+            sending::RecordType::Mx => RecordType::MX,
+            sending::RecordType::Txt => RecordType::TXT,
+        };
+        let lookup = match resolver.lookup(fqdn.as_str(), wire_type).await {
+            Ok(lookup) => lookup,
+            Err(err) => {
+                return match classify(&err) {
+                    DnsAnswer::Failed(problem) => Err(problem),
+                    _ => Ok(None),
+                }
+            }
+        };
+        let mut ttl = 0;
+        let values: Vec<String> = lookup
+            .record_iter()
+            .filter(|r| r.name().to_ascii().eq_ignore_ascii_case(&fqdn))
+            .filter_map(|r| {
+                ttl = i64::from(r.ttl());
+                match r.data() {
+                    RData::CNAME(target) => Some(target.0.to_ascii()),
+                    RData::MX(mx) => {
+                        Some(format!("{} {}", mx.preference(), mx.exchange().to_ascii()))
+                    }
+                    RData::TXT(txt) => Some(value_of(
+                        &txt.iter()
+                            .map(|part| String::from_utf8_lossy(part).into_owned())
+                            .collect::<String>(),
+                    )),
+                    _ => None,
+                }
+            })
+            .collect();
+        Ok((!values.is_empty()).then(|| RecordSet {
+            name: normalise_dns_name(name),
+            record_type,
+            ttl,
+            values,
+        }))
     }
 }
 

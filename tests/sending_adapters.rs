@@ -3,7 +3,8 @@
 //! is what SES takes, and what SES answers (a MAIL FROM status judged by the MX
 //! alone; an identity without MAIL FROM) reads back into the core's `MailFromState`.
 //! Route 53: the core's plans (`core::sending`) applied as whole record sets, a
-//! stale plan refused whole, a CREATE that never overwrites. Given / when / then.
+//! stale plan refused whole, a CREATE that never overwrites. Public DNS: MX and TXT
+//! answers read into the same record sets. Given / when / then.
 
 mod support;
 
@@ -12,8 +13,10 @@ use dkim_autopilot::core::identity::{MailFromState, MailFromStatus};
 use dkim_autopilot::core::ids::{DomainName, HostedZoneId};
 use dkim_autopilot::core::sending::dmarc::{self, DmarcSetup};
 use dkim_autopilot::core::sending::mail_from::{self, mx_value, MailFromSetup, SPF_TEXT};
-use dkim_autopilot::core::sending::txt::value_of;
-use dkim_autopilot::core::sending::AtName;
+use dkim_autopilot::core::sending::txt::{self, value_of};
+use dkim_autopilot::core::sending::{AtName, RecordSet, RecordType};
+use dkim_autopilot::dns::PublicDns;
+use support::dns::{LoopbackDns, Served};
 use support::*;
 
 fn setup(subdomain: &str, behavior: &str) -> MailFromSetup {
@@ -277,4 +280,59 @@ async fn a_dmarc_record_is_created_once_and_then_is_present() {
         .await
         .expect_err("CREATE never overwrites");
     assert_eq!(err.code, "InvalidChangeBatch");
+}
+
+#[tokio::test]
+async fn public_dns_answers_as_record_sets_the_plans_read() {
+    // Given a tenant's DNS that serves a MAIL FROM MX and TXT, a DMARC record on the
+    // organisational domain, and a name that fails
+    let server = LoopbackDns::start().await;
+    let dns = PublicDns::new(&[server.address]);
+    let bounce = "bounce.mail.tenant.example";
+    server.serve(
+        bounce,
+        Served::Mx(10, "feedback-smtp.us-east-1.amazonses.com".into()),
+    );
+    server.add(bounce, Served::Txt(vec!["site=1".into()]));
+    server.add(
+        bounce,
+        Served::Txt(vec!["v=spf1 include:".into(), "amazonses.com ~all".into()]),
+    );
+    server.serve(
+        "_dmarc.tenant.example",
+        Served::Txt(vec!["v=DMARC1; p=reject; sp=none".into()]),
+    );
+    server.serve("broken.tenant.example", Served::ServFail);
+
+    // When the sets are looked up
+    let mx = dns.record_set(bounce, RecordType::Mx).await;
+    let txt = dns.record_set(bounce, RecordType::Txt).await;
+    let org = dns
+        .record_set("_dmarc.tenant.example", RecordType::Txt)
+        .await;
+
+    // Then the MAIL FROM plan judges them as it judges Route 53's
+    let sets: Vec<RecordSet> = [mx, txt].into_iter().map(|s| s.unwrap().unwrap()).collect();
+    let planned = mail_from::plan(bounce, &AtName::from_sets(bounce, &sets), "us-east-1", 300);
+    assert_eq!(
+        (planned.mx, planned.spf),
+        (mail_from::PartState::Present, mail_from::PartState::Present),
+        "{sets:?}"
+    );
+    // … the organisational domain's record is read for what it asks of subdomains
+    let org = org.unwrap().unwrap();
+    let texts: Vec<String> = org.values.iter().map(|v| txt::text_of(v)).collect();
+    let record = dmarc::DmarcRecord::find(texts.iter().map(String::as_str)).unwrap();
+    assert_eq!(record.policy_for_subdomains(), Some("none"));
+    // … a name without that type, or without any record, holds nothing; a failure is not a verdict
+    assert_eq!(dns.record_set(bounce, RecordType::Cname).await, Ok(None));
+    assert_eq!(
+        dns.record_set("nothing.tenant.example", RecordType::Txt)
+            .await,
+        Ok(None)
+    );
+    assert!(dns
+        .record_set("broken.tenant.example", RecordType::Mx)
+        .await
+        .is_err());
 }

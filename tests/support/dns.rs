@@ -1,5 +1,5 @@
-//! A DNS server on loopback for the hand-over tests: real wire format over UDP,
-//! serving what the test says the tenant published.
+//! A DNS server on loopback for the hand-over and sending-record tests: real wire
+//! format over UDP, serving what the test says the tenant published.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use hickory_resolver::proto::op::{Message, MessageType, ResponseCode};
-use hickory_resolver::proto::rr::rdata::CNAME;
+use hickory_resolver::proto::rr::rdata::{CNAME, MX, TXT};
 use hickory_resolver::proto::rr::{Name, RData, Record, RecordType};
 use tokio::net::UdpSocket;
 
@@ -15,14 +15,19 @@ use tokio::net::UdpSocket;
 #[derive(Clone)]
 pub enum Served {
     Cname(String),
+    /// Preference and exchange: `Mx(10, "feedback-smtp.us-east-1.amazonses.com")`.
+    Mx(u16, String),
+    /// One TXT record, as its character-strings.
+    Txt(Vec<String>),
     ServFail,
 }
 
-/// A DNS server on 127.0.0.1 (UDP, the wire format): CNAMEs it was told, NXDOMAIN
+/// A DNS server on 127.0.0.1 (UDP, the wire format): the CNAME, MX and TXT records it
+/// was told, NOERROR with no answer for another type at a name it knows, NXDOMAIN
 /// for the rest, SERVFAIL where asked.
 pub struct LoopbackDns {
     pub address: SocketAddr,
-    zone: Arc<Mutex<HashMap<String, Served>>>,
+    zone: Arc<Mutex<HashMap<String, Vec<Served>>>>,
     pub queries: Arc<AtomicUsize>,
 }
 
@@ -30,7 +35,7 @@ impl LoopbackDns {
     pub async fn start() -> Self {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("bind dns");
         let address = socket.local_addr().unwrap();
-        let zone: Arc<Mutex<HashMap<String, Served>>> = Arc::default();
+        let zone: Arc<Mutex<HashMap<String, Vec<Served>>>> = Arc::default();
         let queries = Arc::new(AtomicUsize::new(0));
         let (held, counted) = (zone.clone(), queries.clone());
         tokio::spawn(async move {
@@ -54,8 +59,19 @@ impl LoopbackDns {
         }
     }
 
+    /// Serve only `served` at `name` from now on.
     pub fn serve(&self, name: &str, served: Served) {
-        self.zone.lock().unwrap().insert(key(name), served);
+        self.zone.lock().unwrap().insert(key(name), vec![served]);
+    }
+
+    /// Serve `served` at `name` beside what is served there already.
+    pub fn add(&self, name: &str, served: Served) {
+        self.zone
+            .lock()
+            .unwrap()
+            .entry(key(name))
+            .or_default()
+            .push(served);
     }
 
     pub fn clear(&self) {
@@ -67,7 +83,7 @@ fn key(name: &str) -> String {
     name.trim_end_matches('.').to_ascii_lowercase()
 }
 
-fn answer(query: &Message, zone: &HashMap<String, Served>) -> Message {
+fn answer(query: &Message, zone: &HashMap<String, Vec<Served>>) -> Message {
     let mut answer = Message::new();
     answer
         .set_id(query.id())
@@ -81,23 +97,29 @@ fn answer(query: &Message, zone: &HashMap<String, Served>) -> Message {
         return answer;
     };
     answer.add_query(question.clone());
-    match zone.get(&key(&question.name().to_ascii())) {
-        None => {
-            answer.set_response_code(ResponseCode::NXDomain);
-        }
-        Some(Served::ServFail) => {
-            answer.set_response_code(ResponseCode::ServFail);
-        }
-        Some(Served::Cname(target)) => {
-            if question.query_type() == RecordType::CNAME {
-                let target = Name::from_ascii(format!("{target}.")).unwrap();
-                answer.add_answer(Record::from_rdata(
-                    question.name().clone(),
-                    60,
-                    RData::CNAME(CNAME(target)),
-                ));
+    let Some(served) = zone.get(&key(&question.name().to_ascii())) else {
+        answer.set_response_code(ResponseCode::NXDomain);
+        return answer;
+    };
+    if served.iter().any(|s| matches!(s, Served::ServFail)) {
+        answer.set_response_code(ResponseCode::ServFail);
+        return answer;
+    }
+    let name = question.name().clone();
+    for item in served {
+        let data = match (question.query_type(), item) {
+            (RecordType::CNAME, Served::Cname(target)) => {
+                RData::CNAME(CNAME(Name::from_ascii(format!("{target}.")).unwrap()))
             }
-        }
+            (RecordType::MX, Served::Mx(preference, exchange)) => RData::MX(MX::new(
+                *preference,
+                Name::from_ascii(format!("{exchange}.")).unwrap(),
+            )),
+            (RecordType::TXT, Served::Txt(strings)) => RData::TXT(TXT::new(strings.clone())),
+            // The name exists without that type: NOERROR, no answer.
+            _ => continue,
+        };
+        answer.add_answer(Record::from_rdata(name.clone(), 60, data));
     }
     answer
 }
