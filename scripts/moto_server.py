@@ -1106,66 +1106,59 @@ class HarnessMiddleware:
         return 200, {"seconds": self.controls.latency}
 
     @staticmethod
-    def _dkim_status(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _ses_target(method: str, params: dict[str, Any], key: str,
+                    statuses: tuple[str, ...]) -> tuple[dict[str, Any] | None, Any, str, str]:
+        """What a status control names: (an error to answer, or None; the SES
+        backend; the name; "account/region").  A POST must carry `status`."""
         if method == "POST":
             if "status" not in params:
-                return 400, {"error": "BadRequest", "message": "'status' is required (null clears)"}
-            if params["status"] is not None and params["status"] not in VALID_STATUSES:
-                return 400, {
-                    "error": "BadRequest",
-                    "message": f"status must be one of {list(VALID_STATUSES)} or null",
-                }
-        domain = params.get("domain")
-        if not isinstance(domain, str) or not domain:
-            return 400, {"error": "BadRequest", "message": "'domain' is required"}
-        backend, where = _backend_of(params)
+                return {"error": "BadRequest", "message": "'status' is required (null clears)"}, \
+                    None, "", ""
+            if params["status"] is not None and params["status"] not in statuses:
+                return {"error": "BadRequest",
+                        "message": f"status must be one of {list(statuses)} or null"}, None, "", ""
+        name = params.get(key)
+        if not isinstance(name, str) or not name:
+            return {"error": "BadRequest", "message": f"'{key}' is required"}, None, "", ""
+        backend, (account_id, region) = _backend_of(params)
         if backend is None:
-            return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
-        account_id, region = where
+            return {"error": "BadRequest", "message": "region/account_id must be strings"}, \
+                None, "", ""
+        return None, backend, name, f"{account_id}/{region}"
+
+    @classmethod
+    def _dkim_status(cls, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        problem, backend, domain, where = cls._ses_target(method, params, "domain",
+                                                          VALID_STATUSES)
+        if problem:
+            return 400, problem
         if method == "GET":
             info = describe(backend, domain)
         else:
             info = force_status(backend, domain, params["status"])
         if info is None:
-            return 404, {
-                "error": "NotFound",
-                "message": f"no SES identity {domain.lower()} in {account_id}/{region}",
-            }
+            return 404, {"error": "NotFound",
+                         "message": f"no SES identity {domain.lower()} in {where}"}
         return 200, info
 
-    @staticmethod
-    def _mail_from_status(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        if method == "POST":
-            if "status" not in params:
-                return 400, {"error": "BadRequest", "message": "'status' is required (null clears)"}
-            if params["status"] is not None and params["status"] not in MAIL_FROM_STATUSES:
-                return 400, {
-                    "error": "BadRequest",
-                    "message": f"status must be one of {list(MAIL_FROM_STATUSES)} or null",
-                }
-            ago = params.get("setSecondsAgo")
-            if ago is not None and (isinstance(ago, bool) or not isinstance(ago, (int, float))
-                                    or ago < 0):
-                return 400, {"error": "BadRequest",
-                             "message": "'setSecondsAgo' must be a number >= 0"}
-        identity = params.get("identity")
-        if not isinstance(identity, str) or not identity:
-            return 400, {"error": "BadRequest", "message": "'identity' is required"}
-        backend, where = _backend_of(params)
-        if backend is None:
-            return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
-        account_id, region = where
+    @classmethod
+    def _mail_from_status(cls, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        problem, backend, identity, where = cls._ses_target(method, params, "identity",
+                                                            MAIL_FROM_STATUSES)
+        if problem:
+            return 400, problem
+        ago = params.get("setSecondsAgo")
+        if method == "POST" and ago is not None and (
+                isinstance(ago, bool) or not isinstance(ago, (int, float)) or ago < 0):
+            return 400, {"error": "BadRequest", "message": "'setSecondsAgo' must be a number >= 0"}
         if method == "GET":
             info = describe_mail_from(backend, identity)
         else:
-            info = force_mail_from_status(backend, identity, params["status"],
-                                          params.get("setSecondsAgo"))
+            info = force_mail_from_status(backend, identity, params["status"], ago)
         if info is None:
             what = "identity" if method == "GET" else "MAIL FROM setting of identity"
-            return 404, {
-                "error": "NotFound",
-                "message": f"no {what} {identity.lower()} in {account_id}/{region}",
-            }
+            return 404, {"error": "NotFound",
+                         "message": f"no {what} {identity.lower()} in {where}"}
         return 200, info
 
 

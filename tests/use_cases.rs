@@ -63,6 +63,18 @@ impl World {
         }
     }
 
+    /// `onboard::onboard` now, for `name` asked for by `trigger` in `mode`.
+    async fn onboard(&self, name: &str, trigger: Trigger, mode: DnsMode) -> Result<Response, Stop> {
+        let asked = (mode != DnsMode::Route53).then_some(mode);
+        onboard::onboard(&self.cx(), request(name, trigger, asked), self.now, mode).await
+    }
+
+    /// `handover::hand_over` now, for `name` asked for by an application.
+    async fn hand_over(&self, name: &str) -> Result<Response, Stop> {
+        let asked = request(name, by_app(), Some(DnsMode::External));
+        handover::hand_over(&self.cx(), asked, self.now).await
+    }
+
     /// The same world, later.
     fn at(mut self, now: DateTime<Utc>) -> Self {
         self.now = now;
@@ -110,13 +122,7 @@ async fn tag_opted_out(zone: &str) {
 async fn published(world: &World, label: &str) -> (Chain, HostedZoneId, DkimTokens) {
     let name = unique_domain(label);
     let zone = create_zone(&name).await;
-    let onboarded = onboard::onboard(
-        &world.cx(),
-        request(&name, by_app(), None),
-        world.now,
-        DnsMode::Route53,
-    )
-    .await;
+    let onboarded = world.onboard(&name, by_app(), DnsMode::Route53).await;
     assert!(
         matches!(onboarded, Ok(Response::Published { .. })),
         "{onboarded:?}"
@@ -131,6 +137,19 @@ async fn published(world: &World, label: &str) -> (Chain, HostedZoneId, DkimToke
     (chain, zone_id(&zone), DkimTokens::parse(&tokens).unwrap())
 }
 
+/// Whether look `attempt` of the domain's chain is scheduled.
+async fn follow_up_scheduled(domain: &DomainName, attempt: u32) -> bool {
+    let name = ScheduleName::for_follow_up(domain, attempt);
+    schedule(name.as_str()).await.is_some()
+}
+
+/// Someone deletes one of the zone's CNAMEs: which one, and its value.
+async fn delete_one_record(zone: &HostedZoneId) -> (String, String) {
+    let (name, value) = cnames(zone.as_str()).await.into_iter().next().unwrap();
+    delete_cname(zone.as_str(), &name, &value).await;
+    (name, value)
+}
+
 // ---- onboard ------------------------------------------------------------------
 
 #[tokio::test]
@@ -141,13 +160,7 @@ async fn onboard_publishes_three_records_and_schedules_the_first_check() {
     let zone = create_zone(&name).await;
 
     // When it is onboarded
-    let response = onboard::onboard(
-        &world.cx(),
-        request(&name, by_app(), None),
-        world.now,
-        DnsMode::Route53,
-    )
-    .await;
+    let response = world.onboard(&name, by_app(), DnsMode::Route53).await;
 
     // Then its three CNAMEs are in the zone and attempt 1 is scheduled
     let Ok(Response::Published {
@@ -180,13 +193,7 @@ async fn onboard_without_a_zone_is_refused_before_ses_hears_of_the_domain() {
     let name = unique_domain("uc-no-zone");
 
     // When it is onboarded
-    let response = onboard::onboard(
-        &world.cx(),
-        request(&name, by_app(), None),
-        world.now,
-        DnsMode::Route53,
-    )
-    .await;
+    let response = world.onboard(&name, by_app(), DnsMode::Route53).await;
 
     // Then it is rejected for its zone, and no identity or schedule was made
     assert!(
@@ -207,13 +214,7 @@ async fn onboard_in_auto_mode_without_a_zone_hands_the_records_over() {
     let name = unique_domain("uc-auto");
 
     // When it is onboarded
-    let response = onboard::onboard(
-        &world.cx(),
-        request(&name, by_app(), Some(DnsMode::Auto)),
-        world.now,
-        DnsMode::Auto,
-    )
-    .await;
+    let response = world.onboard(&name, by_app(), DnsMode::Auto).await;
 
     // Then the tenant is handed three records, and a hand-over check is scheduled
     let Ok(Response::HandedOver {
@@ -246,13 +247,9 @@ async fn onboard_of_a_registration_whose_zone_is_not_there_yet_waits_for_it() {
     let name = unique_domain("uc-registered");
 
     // When it is onboarded
-    let response = onboard::onboard(
-        &world.cx(),
-        request(&name, Trigger::DomainRegistered, None),
-        world.now,
-        DnsMode::Route53,
-    )
-    .await;
+    let response = world
+        .onboard(&name, Trigger::DomainRegistered, DnsMode::Route53)
+        .await;
 
     // Then a look for the zone is scheduled, and SES has not heard of the domain
     let Ok(Response::RetryLater { follow_up, .. }) = response else {
@@ -272,13 +269,7 @@ async fn onboard_into_a_zone_tagged_off_is_skipped_with_nothing_written() {
     tag_opted_out(&zone).await;
 
     // When it is onboarded
-    let response = onboard::onboard(
-        &world.cx(),
-        request(&name, by_app(), None),
-        world.now,
-        DnsMode::Route53,
-    )
-    .await;
+    let response = world.onboard(&name, by_app(), DnsMode::Route53).await;
 
     // Then it is skipped: no identity, no record, no schedule
     assert!(
@@ -354,10 +345,7 @@ async fn check_reports_verified_when_ses_says_success() {
             elapsed_seconds: 20 * 60,
         })
     );
-    let second = ScheduleName::for_follow_up(&chain.domain, 2)
-        .as_str()
-        .to_owned();
-    assert!(schedule(&second).await.is_none());
+    assert!(!follow_up_scheduled(&chain.domain, 2).await);
 }
 
 #[tokio::test]
@@ -366,8 +354,7 @@ async fn check_while_pending_restores_a_deleted_record_and_looks_again() {
     let world = World::new().await;
     let (chain, zone, tokens) = published(&world, "uc-pending").await;
     force_dkim_status(chain.domain.as_str(), Some("Pending")).await;
-    let (gone_name, gone_value) = cnames(zone.as_str()).await.into_iter().next().unwrap();
-    delete_cname(zone.as_str(), &gone_name, &gone_value).await;
+    let (gone_name, gone_value) = delete_one_record(&zone).await;
     let world = world.at(chain.onboarding_started_at + TimeDelta::minutes(5));
 
     // When the first check runs
@@ -441,10 +428,7 @@ async fn check_after_the_window_reports_timed_out_and_schedules_nothing() {
         matches!(&response, Ok(Response::TimedOut { .. })),
         "{response:?}"
     );
-    let second = ScheduleName::for_follow_up(&chain.domain, 2)
-        .as_str()
-        .to_owned();
-    assert!(schedule(&second).await.is_none());
+    assert!(!follow_up_scheduled(&chain.domain, 2).await);
 }
 
 #[tokio::test]
@@ -453,8 +437,7 @@ async fn check_of_a_zone_tagged_off_since_writes_nothing() {
     let world = World::new().await;
     let (chain, zone, tokens) = published(&world, "uc-tag-later").await;
     force_dkim_status(chain.domain.as_str(), Some("Pending")).await;
-    let (gone_name, gone_value) = cnames(zone.as_str()).await.into_iter().next().unwrap();
-    delete_cname(zone.as_str(), &gone_name, &gone_value).await;
+    let (gone_name, _) = delete_one_record(&zone).await;
     tag_opted_out(zone.as_str()).await;
 
     // When the check would repair it
@@ -466,10 +449,7 @@ async fn check_of_a_zone_tagged_off_since_writes_nothing() {
         "{response:?}"
     );
     assert!(!cnames(zone.as_str()).await.contains_key(&gone_name));
-    let second = ScheduleName::for_follow_up(&chain.domain, 2)
-        .as_str()
-        .to_owned();
-    assert!(schedule(&second).await.is_none());
+    assert!(!follow_up_scheduled(&chain.domain, 2).await);
 }
 
 // ---- hand-over ----------------------------------------------------------------
@@ -481,12 +461,7 @@ async fn hand_over_gives_the_tenant_three_records_and_touches_no_zone() {
     let name = unique_domain("uc-handover");
 
     // When its records are handed over
-    let response = handover::hand_over(
-        &world.cx(),
-        request(&name, by_app(), Some(DnsMode::External)),
-        world.now,
-    )
-    .await;
+    let response = world.hand_over(&name).await;
 
     // Then three records are handed over, SES has the identity, and a check is scheduled
     let Ok(Response::HandedOver {
@@ -505,12 +480,7 @@ async fn hand_over_check_reports_verified_once_ses_finds_the_records() {
     // Given handed-over records SES has found
     let world = World::new().await;
     let name = unique_domain("uc-handover-ok");
-    let handed = handover::hand_over(
-        &world.cx(),
-        request(&name, by_app(), Some(DnsMode::External)),
-        world.now,
-    )
-    .await;
+    let handed = world.hand_over(&name).await;
     assert!(
         matches!(handed, Ok(Response::HandedOver { .. })),
         "{handed:?}"
