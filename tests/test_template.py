@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,16 +109,39 @@ EXPECTED_ENV = {
 # the parameter, and the range src/config.rs accepts (so CloudFormation refuses
 # what the cold start would refuse) with the default.
 SETTINGS_FROM_PARAMETERS = {
-    "DKIM_RECORD_TTL": ("DkimRecordTtl", 60, 172800, 1800),
-    "FIRST_CHECK_DELAY_MINUTES": ("FirstCheckDelayMinutes", 1, 1440, 5),
-    "VERIFICATION_DEADLINE_HOURS": ("VerificationDeadlineHours", 1, 336, 72),
-    "MAX_VERIFICATION_RESTARTS": ("MaxVerificationRestarts", 0, 10, 3),
-    "RESERVED_CONCURRENCY": ("ReservedConcurrency", 1, 1000, 1),
-    "SES_CALLS_PER_SECOND": ("SesCallsPerSecond", 1, 100, 1),
-    "ROUTE53_CALLS_PER_SECOND": ("Route53CallsPerSecond", 1, 100, 5),
-    "MAX_DEFERRALS": ("MaxDeferrals", 1, 20, 6),
-    "RECONCILE_PAGE_SIZE": ("ReconcilePageSize", 1, 100, 100),
+    "DKIM_RECORD_TTL": "DkimRecordTtl",
+    "FIRST_CHECK_DELAY_MINUTES": "FirstCheckDelayMinutes",
+    "VERIFICATION_DEADLINE_HOURS": "VerificationDeadlineHours",
+    "MAX_VERIFICATION_RESTARTS": "MaxVerificationRestarts",
+    "RESERVED_CONCURRENCY": "ReservedConcurrency",
+    "SES_CALLS_PER_SECOND": "SesCallsPerSecond",
+    "ROUTE53_CALLS_PER_SECOND": "Route53CallsPerSecond",
+    "MAX_DEFERRALS": "MaxDeferrals",
+    "RECONCILE_PAGE_SIZE": "ReconcilePageSize",
 }
+# Their range and default are not written here again: they are read from the one
+# definition of each setting, src/config/table.rs.
+SETTINGS_TABLE = ROOT / "src" / "config" / "table.rs"
+_NUMBER_RE = re.compile(
+    r'pub const (\w+): Number =\s*number\(\s*"(\w+)",\s*([\d_ *]+),\s*([\d_ *]+),\s*([\d_ *]+),',
+)
+
+
+def _whole(expr: str) -> int:
+    """A Rust integer expression of the table: digits, `_` separators and `*`."""
+    product = 1
+    for factor in expr.replace("_", "").split("*"):
+        product *= int(factor.strip())
+    return product
+
+
+def table_numbers(text: str) -> dict[str, tuple[int, int, int]]:
+    """Each number setting of src/config/table.rs: (min, max, default)."""
+    out = {}
+    for const, name, default, low, high in _NUMBER_RE.findall(text):
+        assert const == name, f"{const} defines {name}"
+        out[name] = (_whole(low), _whole(high), _whole(default))
+    return out
 
 # The same for settings that are text: the parameter, its default, and its allowed
 # values (None: free text, checked by a pattern below).
@@ -863,7 +887,12 @@ def check_settings(tpl: dict) -> list[str]:
     parameter, and the parameter's range and default are the function's."""
     problems = []
     env = tpl["Resources"]["DkimAutopilotFunction"]["Properties"].get("Environment", {}).get("Variables", {})
-    for var, (param, low, high, default) in SETTINGS_FROM_PARAMETERS.items():
+    numbers = table_numbers(SETTINGS_TABLE.read_text())
+    for var, param in SETTINGS_FROM_PARAMETERS.items():
+        if var not in numbers:
+            problems.append(f"{var} is no number setting of {SETTINGS_TABLE.name}")
+            continue
+        low, high, default = numbers[var]
         if env.get(var) != {"Ref": param}:
             problems.append(f"env {var}={env.get(var)!r}, want a Ref to parameter {param}")
         spec = tpl["Parameters"].get(param, {})
@@ -2087,3 +2116,25 @@ def test_docs_check_can_fail():
     widened = copy.deepcopy(tpl)
     widened["Parameters"]["NewKnob"] = {"Type": "String", "Default": ""}
     assert check_docs(widened, docs) != []
+
+
+def test_every_number_setting_of_the_table_is_read():
+    """The template's ranges come from src/config/table.rs: the reader must see every
+    number setting there, and read Rust's integer forms."""
+    text = SETTINGS_TABLE.read_text()
+    numbers = table_numbers(text)
+    assert len(numbers) == text.count(": Number ="), sorted(numbers)
+    assert set(SETTINGS_FROM_PARAMETERS) <= set(numbers)
+    assert _whole("24 * 60") == 1440 and _whole("172_800") == 172800 and _whole("14 * 24") == 336
+
+
+def test_a_range_changed_in_the_table_fails_the_template_check(tmp_path, monkeypatch):
+    """One definition: move a bound in the table and the unchanged template is caught."""
+    text = SETTINGS_TABLE.read_text()
+    moved = re.sub(r'("FIRST_CHECK_DELAY_MINUTES",\s*5,\s*1,\s*)24 \* 60', r"\g<1>12 * 60", text)
+    assert moved != text, "the mutation found nothing to change"
+    table = tmp_path / "table.rs"
+    table.write_text(moved)
+    monkeypatch.setattr(sys.modules[__name__], "SETTINGS_TABLE", table)
+    problems = check_settings(load())
+    assert any("FirstCheckDelayMinutes" in p for p in problems), problems
