@@ -106,8 +106,8 @@ EXPECTED_ENV = {
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,
-# the parameter, and the range src/config.rs accepts (so CloudFormation refuses
-# what the cold start would refuse) with the default.
+# the parameter. The range the cold start accepts (so CloudFormation refuses what
+# it would refuse) and the default are read from src/config/table.rs.
 SETTINGS_FROM_PARAMETERS = {
     "DKIM_RECORD_TTL": "DkimRecordTtl",
     "FIRST_CHECK_DELAY_MINUTES": "FirstCheckDelayMinutes",
@@ -1082,7 +1082,7 @@ def check_alarm_actions(tpl: dict) -> list[str]:
     return problems
 
 
-# Route53RoleArn / Route53ExternalId: values src/config.rs accepts, and ones it refuses.
+# Route53RoleArn / Route53ExternalId: values src/config accepts, and ones it refuses.
 DNS_ROLE_ARNS_ACCEPTED = ["", "arn:aws:iam::210987654321:role/dkim-autopilot-dns",
                           "arn:aws-us-gov:iam::210987654321:role/dns/team-a/dkim"]
 DNS_ROLE_ARNS_REFUSED = ["dkim-autopilot-dns", "arn:aws:iam::210987654321:user/dkim",
