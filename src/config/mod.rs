@@ -12,6 +12,10 @@ use crate::core::records::dkim_record_domain_for;
 use crate::core::request::DnsMode;
 use crate::core::schedule::ScheduleName;
 use crate::core::scope::Scope;
+use crate::core::sending::desired::SendingSetup;
+use crate::core::sending::dmarc::DmarcSetup;
+use crate::core::sending::mail_from::MailFromSetup;
+use crate::core::sending::InvalidSetting;
 use table::*;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +49,8 @@ pub struct Settings {
     /// `ROUTE53_ROLE_ARN` (with `ROUTE53_EXTERNAL_ID`): every Route 53 call goes through
     /// this role, for zones in another account; `None` means the function's own credentials.
     pub route53_role: Option<Route53Role>,
+    /// `MAIL_FROM_*` and `DMARC_*`: the sending records beside DKIM; both off by default.
+    pub sending: SendingSetup,
 }
 
 /// The role Route 53 calls are made with, assumed through STS.
@@ -140,11 +146,13 @@ impl Settings {
                     problem,
                 }
             })?;
+        let dkim_record_ttl = number(&get, &DKIM_RECORD_TTL)?;
+        let sending = sending_setup(&get, &effective_ses_region, dkim_record_ttl)?;
         Ok(Self {
             schedule_group,
             scheduler_role_arn,
             scheduler_dead_letter_arn,
-            dkim_record_ttl: number(&get, &DKIM_RECORD_TTL)?,
+            dkim_record_ttl,
             ses_region,
             dkim_record_domain,
             event_bus_name: optional(&get, &EVENT_BUS_NAME),
@@ -158,8 +166,36 @@ impl Settings {
             default_dns_mode,
             dns_resolvers: dns_resolvers(optional(&get, &DNS_RESOLVERS).as_deref())?,
             route53_role: route53_role(&get)?,
+            sending,
         })
     }
+}
+
+fn sending_setup(
+    get: &impl Fn(&str) -> Option<String>,
+    ses_region: &str,
+    ttl: i64,
+) -> Result<SendingSetup, ConfigError> {
+    let as_config = |e: InvalidSetting| ConfigError {
+        variable: e.variable,
+        problem: e.problem,
+    };
+    let mail_from = MailFromSetup::parse(
+        get(MAIL_FROM_SUBDOMAIN.name).as_deref(),
+        get(MAIL_FROM_BEHAVIOR_ON_MX_FAILURE.name).as_deref(),
+    )
+    .map_err(as_config)?;
+    let dmarc = DmarcSetup::parse(
+        get(DMARC_POLICY.name).as_deref(),
+        get(DMARC_RUA.name).as_deref(),
+    )
+    .map_err(as_config)?;
+    Ok(SendingSetup {
+        ses_region: ses_region.to_owned(),
+        ttl,
+        mail_from,
+        dmarc,
+    })
 }
 
 fn route53_role(get: &impl Fn(&str) -> Option<String>) -> Result<Option<Route53Role>, ConfigError> {
@@ -359,6 +395,24 @@ mod tests {
         assert!(s.scope.zones().is_empty());
         assert_eq!(s.default_dns_mode, DnsMode::Route53);
         assert!(s.dns_resolvers.is_empty());
+        assert!(!s.sending.is_on(), "sending records are off by default");
+        let sending = settings(&[
+            ROLE,
+            REGION,
+            ("MAIL_FROM_SUBDOMAIN", "Bounce"),
+            ("MAIL_FROM_BEHAVIOR_ON_MX_FAILURE", "RejectMessage"),
+            ("DMARC_POLICY", "quarantine"),
+            ("DMARC_RUA", "mailto:dmarc@example.com"),
+        ])
+        .unwrap()
+        .sending;
+        let mail_from = sending.mail_from.as_ref().unwrap();
+        assert_eq!(mail_from.subdomain, "bounce");
+        assert_eq!(sending.ses_region, "eu-west-1");
+        assert_eq!(
+            sending.dmarc.as_ref().unwrap().text(),
+            "v=DMARC1; p=quarantine; rua=mailto:dmarc@example.com"
+        );
         let handing_over = settings(&[
             ROLE,
             REGION,
@@ -458,6 +512,22 @@ mod tests {
                 "RESERVED_CONCURRENCY is \"0\"",
             ),
             (&[ROLE, REGION, ("MAX_DEFERRALS", "0")], "from 1 to 20"),
+            (
+                &[ROLE, REGION, ("MAIL_FROM_SUBDOMAIN", "mail.bounce")],
+                "MAIL_FROM_SUBDOMAIN is \"mail.bounce\"; must be one DNS label",
+            ),
+            (
+                &[ROLE, REGION, ("MAIL_FROM_BEHAVIOR_ON_MX_FAILURE", "Bounce")],
+                "MAIL_FROM_BEHAVIOR_ON_MX_FAILURE is \"Bounce\"",
+            ),
+            (
+                &[ROLE, REGION, ("DMARC_POLICY", "strict")],
+                "DMARC_POLICY is \"strict\"",
+            ),
+            (
+                &[ROLE, REGION, ("DMARC_POLICY", "none"), ("DMARC_RUA", "dmarc@example.com")],
+                "DMARC_RUA item \"dmarc@example.com\" must be a mailto: URI",
+            ),
             (
                 &[ROLE, REGION, ("DOMAIN_EXCLUDE", "example.com,bad domain")],
                 "DOMAIN_EXCLUDE item \"bad domain\"",

@@ -275,6 +275,26 @@ pub const ROUTE53_EXTERNAL_ID: Text = unset(
     "none",
     "external id sent when assuming ROUTE53_ROLE_ARN",
 );
+pub const MAIL_FROM_SUBDOMAIN: Text = unset(
+    "MAIL_FROM_SUBDOMAIN",
+    "off",
+    "one DNS label: the custom MAIL FROM domain `<label>.<domain>`, with its MX and SPF TXT",
+);
+pub const MAIL_FROM_BEHAVIOR_ON_MX_FAILURE: Text = text(
+    "MAIL_FROM_BEHAVIOR_ON_MX_FAILURE",
+    "UseDefaultValue",
+    "what SES does with mail when it cannot find the MAIL FROM MX",
+);
+pub const DMARC_POLICY: Text = text(
+    "DMARC_POLICY",
+    "off",
+    "the DMARC record written at `_dmarc.<domain>`: off, none, quarantine or reject",
+);
+pub const DMARC_RUA: Text = unset(
+    "DMARC_RUA",
+    "none",
+    "`mailto:` URIs for DMARC aggregate reports, comma-separated",
+);
 
 /// Every setting, in the order `docs/configuration.md` lists them.
 pub const SETTINGS: &[Setting] = &[
@@ -304,4 +324,8 @@ pub const SETTINGS: &[Setting] = &[
     Setting::Text(DNS_RESOLVERS),
     Setting::Text(ROUTE53_ROLE_ARN),
     Setting::Text(ROUTE53_EXTERNAL_ID),
+    Setting::Text(MAIL_FROM_SUBDOMAIN),
+    Setting::Text(MAIL_FROM_BEHAVIOR_ON_MX_FAILURE),
+    Setting::Text(DMARC_POLICY),
+    Setting::Text(DMARC_RUA),
 ];

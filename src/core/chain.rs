@@ -81,6 +81,33 @@ pub enum FollowUp {
     /// The records for `tokens` were handed to the tenant: watch SES and public DNS.
     /// Route 53 is never called.
     HandedOver { chain: Chain, tokens: DkimTokens },
+    /// DKIM is verified and SES was asked to use the custom MAIL FROM domain: watch
+    /// MAIL FROM until SES says Success, healing the records meanwhile. `zone`: where
+    /// the records are; `None` when they were handed over.
+    AwaitingMailFrom {
+        chain: Chain,
+        zone: Option<HostedZoneId>,
+        tokens: DkimTokens,
+        mail_from: MailFromWatch,
+    },
+}
+
+/// The MAIL FROM part of a chain: it has its own window and its own bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailFromWatch {
+    /// When SES was first asked to use the MAIL FROM domain: the window counts from here.
+    pub set_at: DateTime<Utc>,
+    /// The chain's attempt of the first MAIL FROM look; the backoff counts from it.
+    pub first_attempt: u32,
+    /// How many times it was set again after SES reported `Failed`.
+    pub sets_again: u32,
+}
+
+impl MailFromWatch {
+    /// The MAIL FROM look number of chain attempt `attempt`, from 1.
+    pub fn look(&self, attempt: u32) -> u32 {
+        attempt.saturating_sub(self.first_attempt) + 1
+    }
 }
 
 impl FollowUp {
@@ -88,7 +115,8 @@ impl FollowUp {
         match self {
             Self::AwaitingZone { chain, .. }
             | Self::Published { chain, .. }
-            | Self::HandedOver { chain, .. } => chain,
+            | Self::HandedOver { chain, .. }
+            | Self::AwaitingMailFrom { chain, .. } => chain,
         }
     }
 
@@ -102,6 +130,20 @@ impl FollowUp {
             Self::AwaitingZone { named_zone, .. } => named_zone.as_ref(),
             Self::Published { zone, .. } => Some(zone),
             Self::HandedOver { .. } => None,
+            Self::AwaitingMailFrom { zone, .. } => zone.as_ref(),
+        }
+    }
+
+    /// The Route 53 zone this chain wrote records into, and their tokens.
+    pub fn published(&self) -> Option<(&HostedZoneId, &DkimTokens)> {
+        match self {
+            Self::Published { zone, tokens, .. } => Some((zone, tokens)),
+            Self::AwaitingMailFrom {
+                zone: Some(zone),
+                tokens,
+                ..
+            } => Some((zone, tokens)),
+            _ => None,
         }
     }
 
@@ -109,7 +151,9 @@ impl FollowUp {
     pub fn tokens(&self) -> Option<&DkimTokens> {
         match self {
             Self::AwaitingZone { .. } => None,
-            Self::Published { tokens, .. } | Self::HandedOver { tokens, .. } => Some(tokens),
+            Self::Published { tokens, .. }
+            | Self::HandedOver { tokens, .. }
+            | Self::AwaitingMailFrom { tokens, .. } => Some(tokens),
         }
     }
 }

@@ -6,7 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::policy::backoff_after;
+use super::ids::DomainName;
 use super::records::CnameRecord;
+use super::sending::desired::{SendingPlan, SendingSetup, WantedRecord};
+use super::sending::dmarc::{DmarcRecord, DmarcState};
+use super::sending::mail_from::{self, PartState};
+use super::sending::{AtName, RecordSet, RecordType};
 
 /// One record as the tenant is asked to publish it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -29,6 +34,106 @@ impl From<&CnameRecord> for HandedOverRecord {
             ttl: record.ttl,
         }
     }
+}
+
+impl From<&WantedRecord> for HandedOverRecord {
+    fn from(record: &WantedRecord) -> Self {
+        Self {
+            name: record.name.clone(),
+            record_type: record.record_type.as_str(),
+            value: record.value.clone(),
+            ttl: 0,
+        }
+    }
+}
+
+impl HandedOverRecord {
+    /// The sending records a tenant publishes beside the CNAMEs, with the same TTL.
+    pub fn sending(setup: &SendingSetup, domain: &DomainName) -> Vec<Self> {
+        setup
+            .wanted(domain)
+            .iter()
+            .map(|r| Self {
+                ttl: setup.ttl,
+                ..Self::from(r)
+            })
+            .collect()
+    }
+}
+
+/// A sending record set public DNS could not be asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLookup {
+    pub name: String,
+    pub record_type: RecordType,
+    pub reason: String,
+}
+
+/// Where each sending record of a handed-over domain stands in public DNS, judged by
+/// the same plan the Route 53 path writes from. `sets`: what DNS answered; `failed`:
+/// what it could not say, never taken for an absent record.
+pub fn diagnose_sending(
+    setup: &SendingSetup,
+    domain: &DomainName,
+    sets: &[RecordSet],
+    failed: &[FailedLookup],
+    org: Option<(DomainName, DmarcRecord)>,
+) -> Vec<RecordCheck> {
+    let plan = setup.plan(domain, sets, org);
+    // The SPF verdict on its own: a foreign MX holds our write back, not the diagnosis.
+    let spf_alone = setup.mail_from_name(domain).map(|name| {
+        let mut at = AtName::from_sets(&name, sets);
+        at.mx = None;
+        mail_from::plan(&name, &at, &setup.ses_region, setup.ttl).spf
+    });
+    let part = |state: &PartState| match state {
+        PartState::Present => RecordStatus::Present,
+        PartState::Written | PartState::HeldBack => RecordStatus::Missing,
+        PartState::Conflict(c) => RecordStatus::Conflict {
+            found: c.found.clone(),
+        },
+    };
+    setup
+        .wanted(domain)
+        .into_iter()
+        .enumerate()
+        .map(|(i, wanted)| {
+            let failure = failed
+                .iter()
+                .find(|f| f.name == wanted.name && f.record_type == wanted.record_type);
+            let status = match failure {
+                Some(f) => RecordStatus::CouldNotCheck {
+                    reason: f.reason.clone(),
+                },
+                None => match (wanted.record_type, i, &plan) {
+                    (RecordType::Mx, _, SendingPlan { mail_from: Some(p), .. }) => part(&p.mx),
+                    (RecordType::Txt, 1, SendingPlan { mail_from: Some(_), .. }) => {
+                        part(spf_alone.as_ref().expect("MAIL FROM is on"))
+                    }
+                    (_, _, SendingPlan { dmarc: Some(p), .. }) => match &p.state {
+                        DmarcState::Written => RecordStatus::Missing,
+                        DmarcState::Conflict(c) => RecordStatus::Conflict {
+                            found: c.found.clone(),
+                        },
+                        state if state.holds() => RecordStatus::Present,
+                        DmarcState::Existing(r) | DmarcState::CoveredBy { record: r, .. } => {
+                            RecordStatus::WrongValue {
+                                found: vec![r.text.clone()],
+                            }
+                        }
+                        _ => RecordStatus::Missing,
+                    },
+                    _ => RecordStatus::Missing,
+                },
+            };
+            RecordCheck {
+                name: wanted.name,
+                record_type: wanted.record_type.as_str(),
+                expected: wanted.value,
+                status,
+            }
+        })
+        .collect()
 }
 
 /// What a resolver answered for one name: the only thing the adapter hands in.
@@ -58,6 +163,11 @@ pub enum RecordStatus {
     /// A DNS failure is never a verdict.
     CouldNotCheck {
         reason: String,
+    },
+    /// Something else stands where the record must go (a foreign MX, another SPF
+    /// policy, a CNAME): the tenant must decide.
+    Conflict {
+        found: Vec<String>,
     },
 }
 
@@ -113,6 +223,13 @@ pub struct CheckCounts {
     pub missing: u32,
     pub wrong_value: u32,
     pub could_not_check: u32,
+    /// Only sending records conflict; absent when none does, as before they existed.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub conflict: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 pub fn count(checks: &[RecordCheck]) -> CheckCounts {
@@ -123,6 +240,7 @@ pub fn count(checks: &[RecordCheck]) -> CheckCounts {
             RecordStatus::Missing => counts.missing += 1,
             RecordStatus::WrongValue { .. } => counts.wrong_value += 1,
             RecordStatus::CouldNotCheck { .. } => counts.could_not_check += 1,
+            RecordStatus::Conflict { .. } => counts.conflict += 1,
         }
     }
     counts

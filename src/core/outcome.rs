@@ -17,6 +17,7 @@ use super::reconcile::{ReconcileRun, DRY_RUN_LIST_CAP};
 use super::records::DkimTokens;
 use super::rejection::Rejection;
 use super::scope::Skip;
+use super::sending::Conflict;
 
 pub const EVENT_SOURCE: &str = "dkim-autopilot";
 
@@ -34,6 +35,9 @@ pub enum OutcomeKind {
     ReconcileFinished,
     RecordsRequired,
     RecordsPending,
+    ReadyToSend,
+    NotReadyToSend,
+    RecordsConflict,
 }
 
 impl OutcomeKind {
@@ -51,6 +55,9 @@ impl OutcomeKind {
             Self::ReconcileFinished => "Reconcile Finished",
             Self::RecordsRequired => "DKIM Records Required",
             Self::RecordsPending => "DKIM Records Pending",
+            Self::ReadyToSend => "Domain Ready to Send",
+            Self::NotReadyToSend => "Domain Not Ready to Send",
+            Self::RecordsConflict => "Domain Records Conflict",
         }
     }
 }
@@ -106,6 +113,15 @@ pub struct OutcomeDetail {
     /// `DKIM Records Pending`: what public DNS answered for each record.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks: Option<serde_json::Value>,
+    /// `Domain Ready to Send` (and not ready): each configured part and its state.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parts: Option<serde_json::Value>,
+    /// `Domain Records Conflict`: the name, the type, what was found, what is needed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<serde_json::Value>,
+    /// `DKIM Drift Repaired`: the sending records (`name TYPE`) put back beside DKIM's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sending_records: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -313,6 +329,74 @@ pub fn records_pending(
     )
 }
 
+/// `Domain Ready to Send`: every configured part holds. Published once per chain: a
+/// redelivery repeats its domain and onboarding.
+pub fn ready_to_send(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    parts: serde_json::Value,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let started = chain.onboarding_started_at.to_rfc3339();
+    OutcomeEvent::new(
+        OutcomeKind::ReadyToSend,
+        &[chain.domain.as_str(), &started],
+        OutcomeDetail {
+            parts: Some(parts),
+            ..chain_detail(chain, zone, None, now)
+        },
+    )
+}
+
+/// `Domain Not Ready to Send`: DKIM is verified, but a part will not hold without
+/// someone's help (a conflict, MAIL FROM given up).
+pub fn not_ready_to_send(
+    chain: &Chain,
+    zone: Option<&HostedZoneId>,
+    parts: serde_json::Value,
+    reason: Reason,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let started = chain.onboarding_started_at.to_rfc3339();
+    OutcomeEvent::new(
+        OutcomeKind::NotReadyToSend,
+        &[chain.domain.as_str(), &started],
+        OutcomeDetail {
+            parts: Some(parts),
+            reason_code: Some(reason.code.to_owned()),
+            reason: Some(reason.text),
+            ..chain_detail(chain, zone, None, now)
+        },
+    )
+}
+
+/// `Domain Records Conflict`: something not ours stands where a sending record must
+/// go; nothing was written there. The same conflict seen again has the same id.
+pub fn records_conflict(
+    domain: &DomainName,
+    tenant_id: Option<&TenantId>,
+    zone: Option<&HostedZoneId>,
+    conflict: &Conflict,
+) -> OutcomeEvent {
+    let found = conflict.found.join("\n");
+    OutcomeEvent::new(
+        OutcomeKind::RecordsConflict,
+        &[
+            domain.as_str(),
+            &conflict.name,
+            conflict.record_type.as_str(),
+            &found,
+        ],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant_id.map(|t| t.as_str().to_owned()),
+            hosted_zone_id: zone.map(ToString::to_string),
+            conflict: Some(serde_json::to_value(conflict).expect("conflicts serialise")),
+            ..Default::default()
+        },
+    )
+}
+
 /// `Domain Rejected`, for a refusal that names a domain.
 pub fn domain_rejected(rejection: &Rejection) -> Option<OutcomeEvent> {
     let domain = rejection.domain.as_deref()?;
@@ -358,11 +442,15 @@ pub fn drift_repaired(
     zone: &HostedZoneId,
     tokens: &DkimTokens,
     restored: &[String],
+    sending: &[String],
     run_id: &str,
 ) -> OutcomeEvent {
+    // Sending records join the id only when there are some: DKIM-only repairs keep
+    // the ids they always had.
     let identity: Vec<&str> = [domain.as_str(), run_id]
         .into_iter()
         .chain(restored.iter().map(String::as_str))
+        .chain(sending.iter().map(String::as_str))
         .collect();
     OutcomeEvent::new(
         OutcomeKind::DriftRepaired,
@@ -373,6 +461,7 @@ pub fn drift_repaired(
             tokens: tokens.to_strings(),
             record_names: restored.to_vec(),
             dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
+            sending_records: sending.to_vec(),
             ..Default::default()
         },
     )

@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use super::identity::DkimStatus;
 use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
+use super::identity::{MailFromState, MailFromStatus};
 use super::scope::Skip;
+use super::sending::desired::SendingPlan;
 
 /// How many domains a dry run lists in `Reconcile Finished`, all actions together;
 /// the counts are always complete. Keeps the schedule input small.
@@ -67,6 +69,80 @@ pub struct ReconcileCounts {
     /// Work a transient failure put off into its own deferral schedule.
     pub deferred: u32,
     pub errors: u32,
+    /// The sending records of verified domains; absent while MAIL FROM and DMARC are
+    /// off (and in runs written before they existed).
+    #[serde(default, skip_serializing_if = "SendingCounts::is_empty")]
+    pub sending: SendingCounts,
+}
+
+/// Each sending part, counted over a run's verified domains.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SendingCounts {
+    /// MAIL FROM MX sets written (missing, or gone after ready).
+    #[serde(default)]
+    pub mx_written: u32,
+    #[serde(default)]
+    pub spf_written: u32,
+    #[serde(default)]
+    pub dmarc_written: u32,
+    /// Domains whose own DMARC record (not ours) was left alone.
+    #[serde(default)]
+    pub dmarc_existing: u32,
+    /// Domains covered by their organisational domain's DMARC record.
+    #[serde(default)]
+    pub dmarc_covered: u32,
+    /// Identities SES was asked to use the MAIL FROM domain for (a chain watches it).
+    #[serde(default)]
+    pub mail_from_set: u32,
+    /// Identities whose MAIL FROM SES reports `Success`.
+    #[serde(default)]
+    pub mail_from_verified: u32,
+    /// Names where something not ours stands in the way.
+    #[serde(default)]
+    pub conflicts: u32,
+}
+
+impl SendingCounts {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    /// Count what one domain's plan found and would write.
+    pub fn add(&mut self, plan: &SendingPlan) {
+        use super::sending::dmarc::DmarcState;
+        use super::sending::mail_from::PartState;
+        if let Some(p) = &plan.mail_from {
+            self.mx_written += u32::from(p.mx == PartState::Written);
+            self.spf_written += u32::from(p.spf == PartState::Written);
+        }
+        match plan.dmarc.as_ref().map(|p| &p.state) {
+            Some(DmarcState::Written) => self.dmarc_written += 1,
+            Some(DmarcState::Existing(_)) => self.dmarc_existing += 1,
+            Some(DmarcState::CoveredBy { .. }) => self.dmarc_covered += 1,
+            _ => {}
+        }
+        self.conflicts += plan.conflicts().len() as u32;
+    }
+}
+
+/// What MAIL FROM needs of a verified domain with no chain on it: SES asked to use the
+/// MAIL FROM domain when it uses none, another, or gave up (`Failed`), and only when
+/// the MX there is ours. `Pending` and `TemporaryFailure` mean SES is looking already.
+pub fn mail_from_needs_setting(
+    plan: &SendingPlan,
+    state: Option<&MailFromState>,
+    wanted: Option<&str>,
+) -> bool {
+    let Some(wanted) = wanted.filter(|_| plan.mail_from_usable()) else {
+        return false;
+    };
+    match state {
+        Some(MailFromState::Set { domain, status }) if domain == wanted => {
+            *status == MailFromStatus::Failed
+        }
+        _ => true,
+    }
 }
 
 /// One domain and what a dry run would do to it.

@@ -15,7 +15,10 @@ use super::steps::schedules;
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
-use crate::core::handover::{count, records_report_due, HandedOverRecord, RecordCheck};
+use super::steps::sending::organisational_dmarc;
+use crate::core::handover::{
+    count, diagnose_sending, records_report_due, FailedLookup, HandedOverRecord, RecordCheck,
+};
 use crate::core::identity::DkimStatus;
 use crate::core::outcome::{records_pending, records_required};
 use crate::core::policy::Verdict;
@@ -174,10 +177,44 @@ async fn restart(
 
 /// Each record looked up in public DNS, all at once, and judged.
 async fn look_up(cx: &Context<'_>, chain: &Chain, tokens: &DkimTokens) -> Vec<RecordCheck> {
-    let (checks, slowest_ms) = public_dns::look_up(cx, &wanted(cx, &chain.domain, tokens)).await;
+    let domain = &chain.domain;
+    let dkim = wanted(cx, domain, tokens);
+    let ((mut checks, slowest_ms), sending) = tokio::join!(
+        public_dns::look_up(cx, &dkim),
+        sending_checks(cx, domain)
+    );
+    checks.extend(sending);
     let counts = count(&checks);
     info!(domain = %chain.domain, present = counts.present, missing = counts.missing, wrong_value = counts.wrong_value, could_not_check = counts.could_not_check, slowest_ms, "DKIM records looked up in public DNS");
     checks
+}
+
+/// The MAIL FROM and DMARC records in public DNS, when on, judged by the same plan as
+/// the Route 53 path. The organisational domain's DMARC record is looked up too; a
+/// failed lookup makes the DMARC record "could not check".
+async fn sending_checks(cx: &Context<'_>, domain: &crate::core::ids::DomainName) -> Vec<RecordCheck> {
+    let setup = &cx.settings.sending;
+    if !setup.is_on() {
+        return Vec::new();
+    }
+    let ((sets, mut failed), org) = tokio::join!(
+        public_dns::sending_sets(cx, domain),
+        organisational_dmarc(cx, domain, false)
+    );
+    let org = match org {
+        Ok(org) => org,
+        Err(err) => {
+            for record in setup.wanted(domain).iter().filter(|r| r.name.starts_with("_dmarc.")) {
+                failed.push(FailedLookup {
+                    name: record.name.clone(),
+                    record_type: record.record_type,
+                    reason: err.message.clone(),
+                });
+            }
+            None
+        }
+    };
+    diagnose_sending(setup, domain, &sets, &failed, org)
 }
 
 /// `DKIM Records Required`: the records the tenant must publish for these tokens.
@@ -186,10 +223,11 @@ async fn require(
     chain: &Chain,
     tokens: &DkimTokens,
 ) -> Result<Vec<HandedOverRecord>, AwsError> {
-    let records: Vec<HandedOverRecord> = wanted(cx, &chain.domain, tokens)
+    let mut records: Vec<HandedOverRecord> = wanted(cx, &chain.domain, tokens)
         .iter()
         .map(HandedOverRecord::from)
         .collect();
+    records.extend(HandedOverRecord::sending(&cx.settings.sending, &chain.domain));
     send(cx, &records_required(chain, tokens, &records, cx.now)).await?;
     Ok(records)
 }

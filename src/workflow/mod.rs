@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | onboard a domain into Route 53 (and wait for a registration's zone) | `onboard.rs` | `Domain Registered`, `CreateHostedZone`, `registerDomain`, a reconcile |
 //! | check a Route 53 chain until SES verifies | `check.rs` | a follow-up schedule |
+//! | watch MAIL FROM after DKIM is verified, until ready to send | `mail_from.rs` | a follow-up schedule |
 //! | hand the records to a tenant, and check that chain | `handover.rs` | `Domain Registered` with `dnsMode` external (or auto without a zone) |
 //! | offboard a domain | `offboard.rs` | `Domain Deregistered`, `deleteDomain` |
 //! | reconcile the account, a page at a time | `reconcile.rs` | the recurring schedule, `Reconcile Requested` |
@@ -16,6 +17,7 @@
 
 pub mod check;
 pub mod handover;
+pub mod mail_from;
 pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
@@ -116,6 +118,12 @@ pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
         Work::FollowUp(FollowUp::HandedOver { chain, tokens }) => {
             Box::pin(handover::check(cx, chain, tokens)).await
         }
+        Work::FollowUp(FollowUp::AwaitingMailFrom {
+            chain,
+            zone,
+            tokens,
+            mail_from,
+        }) => Box::pin(mail_from::check(cx, chain, zone, tokens, mail_from)).await,
         Work::Offboard {
             request,
             requested_at,

@@ -14,6 +14,7 @@ use tracing::{info, warn};
 use super::steps::outcomes::send;
 use super::steps::records::{self, names};
 use super::steps::schedules;
+use super::steps::sending;
 use super::steps::scope::skip;
 use super::steps::zones::{find, opted_out_tag};
 use super::{Context, Response, Stop};
@@ -67,7 +68,12 @@ pub async fn offboard(
     };
     let delete_identity =
         cx.settings.delete_identity_on_offboard && state.status != DkimStatus::IdentityMissing;
-    let (ended, (), ()) = tokio::try_join!(
+    let sending_on = cx.settings.sending.is_on();
+    // A kept identity stops using the MAIL FROM domain whose MX goes away now.
+    let clear_mail_from = !delete_identity
+        && cx.settings.sending.mail_from.is_some()
+        && state.status != DkimStatus::IdentityMissing;
+    let (ended, (), sending_removed, ()) = tokio::try_join!(
         schedules::remove_ended_by(cx, &schedules.work, requested_at),
         async {
             match &zone {
@@ -79,17 +85,26 @@ pub async fn offboard(
             }
         },
         async {
-            match delete_identity {
-                true => cx.aws.ses.delete_identity(domain).await,
-                false => Ok(()),
+            match (&zone, sending_on) {
+                (Some((id, _)), true) => sending::remove(cx, id, domain).await,
+                _ => Ok(Vec::new()),
+            }
+        },
+        async {
+            match (delete_identity, clear_mail_from) {
+                (true, _) => cx.aws.ses.delete_identity(domain).await,
+                (false, true) => cx.aws.ses.set_mail_from_domain(domain, None).await,
+                (false, false) => Ok(()),
             }
         },
     )
     .map_err(&stop)?;
 
+    let mut removed_records = names(&records.deletes);
+    removed_records.extend(sending_removed);
     let removal = Removal {
         schedules: ended.removed,
-        records: names(&records.deletes),
+        records: removed_records,
         identity: delete_identity,
         left_alone: names(&records.left_alone),
     };

@@ -4,12 +4,13 @@
 //! window closes; `auto` without a zone hands the records over instead.
 
 use chrono::{DateTime, Utc};
-use tracing::info;
+use tracing::{info, warn};
 
 use super::steps::chain::{end, tombstone};
 use super::steps::outcomes::send;
 use super::steps::records::{self, wanted};
 use super::steps::schedules;
+use super::steps::sending::{heal, observe, report_conflicts};
 use super::steps::scope::skip;
 use super::steps::zones::{find_usable, Usable};
 use super::{run_boxed, Context, Response, Stop};
@@ -113,9 +114,11 @@ async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<R
     };
     let first_check_at = cx.now + cx.settings.policy.first_check_delay;
     let changes = RecordRepair::publish(records.clone());
-    let (written, scheduled) = tokio::join!(
+    // The sending records go in their own batches beside DKIM's, never in its way.
+    let (written, scheduled, ()) = tokio::join!(
         records::apply(cx, &zone, &changes, "Easy DKIM records"),
         schedules::follow_up(cx, &follow_up, first_check_at),
+        write_sending(cx, &chain, &zone),
     );
     if let (Err(write_error), Ok(follow_up_ref)) = (&written, &scheduled) {
         if !write_error.transient && !follow_up_ref.already_scheduled {
@@ -143,6 +146,30 @@ async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<R
         records,
         follow_up: follow_up_ref,
     })
+}
+
+/// The MAIL FROM and DMARC records, when on: written now so SES and receivers find
+/// them early; conflicts are reported. A failure here is only logged: DKIM goes on,
+/// and the look that sees DKIM verified heals these records again.
+async fn write_sending(cx: &Context<'_>, chain: &Chain, zone: &HostedZoneId) {
+    if !cx.settings.sending.is_on() {
+        return;
+    }
+    let domain = &chain.domain;
+    let written = async {
+        let plan = observe(cx, zone, domain).await?;
+        let healed = heal(cx, zone, domain, plan).await?;
+        report_conflicts(cx, domain, chain.tenant_id.as_ref(), Some(zone), &healed.plan).await?;
+        Ok::<_, crate::aws::AwsError>(healed)
+    };
+    match written.await {
+        Ok(healed) => {
+            info!(%domain, written = ?healed.written, left_out = ?healed.left_out, "sending records written")
+        }
+        Err(err) => {
+            warn!(%domain, error = %err, "sending records not written now; the verified look heals them")
+        }
+    }
 }
 
 /// No zone yet (a registration creates it asynchronously): look again at `at`, or

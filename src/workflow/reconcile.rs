@@ -18,13 +18,18 @@ use super::steps::scope::skip;
 use super::steps::zones::find;
 use super::{run_boxed, Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
-use crate::core::chain::{Chain, FollowUp};
+use super::steps::readiness::watch_again;
+use super::steps::sending::{self, report_conflicts};
+use crate::core::chain::{Chain, FollowUp, MailFromWatch};
+use crate::core::identity::{MailFromState, MailFromStatus};
 use crate::core::deferral::Deferred;
 use crate::core::handover::count;
 use crate::core::identity::DkimStatus;
 use crate::core::ids::{DomainName, HostedZoneId};
 use crate::core::outcome::{domain_orphaned, drift_repaired, reconcile_finished};
-use crate::core::reconcile::{plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction};
+use crate::core::reconcile::{
+    mail_from_needs_setting, plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction,
+};
 use crate::core::records::DkimTokens;
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::request::{OnboardRequest, Trigger};
@@ -146,7 +151,16 @@ async fn reconcile_zones(
         .filter(|(z, d)| cx.settings.scope.check(d).is_ok() && !is_opted_out(z))
         .map(|(_, d)| d.clone())
         .collect();
-    let states = cx.aws.ses.dkim_states(&wanted_domains).await?;
+    // MAIL FROM's states are read beside DKIM's, a hundred a call, when it is on.
+    let (states, mail_from_states) = tokio::try_join!(
+        cx.aws.ses.dkim_states(&wanted_domains),
+        async {
+            match cx.settings.sending.mail_from.is_some() {
+                true => cx.aws.ses.mail_from_states(&wanted_domains).await,
+                false => Ok(Vec::new()),
+            }
+        }
+    )?;
 
     for (done, (zone, domain)) in named.iter().enumerate() {
         // At least one zone per page, so a short timeout still makes progress.
@@ -204,6 +218,13 @@ async fn reconcile_zones(
             tokens: state.tokens.as_ref(),
         };
         act(cx, run, found, action).await?;
+        if verified && cx.settings.sending.is_on() {
+            let mail_from = mail_from_states
+                .iter()
+                .find(|(d, _)| d == domain)
+                .map(|(_, s)| s);
+            reconcile_sending(cx, run, &zone.id, domain, state.tokens.as_ref(), mail_from).await?;
+        }
     }
     Ok(zones.len())
 }
@@ -287,7 +308,7 @@ async fn act(
             let run_id = run.run_id.clone().unwrap_or_default();
             info!(%domain, ?restored, "DKIM drift repaired");
             if let Some(tokens) = found.tokens {
-                let event = drift_repaired(domain, found.zone, tokens, &restored, &run_id);
+                let event = drift_repaired(domain, found.zone, tokens, &restored, &[], &run_id);
                 send(cx, &event).await?;
             }
             count_action(run, &action);
@@ -325,6 +346,69 @@ async fn act(
             warn!(%domain, reason = %rejection, "reconcile could not act on this domain");
             run.counts.errors += 1;
         }
+    }
+    Ok(())
+}
+
+/// A verified domain's sending records: observe, count, and repair what is ours (a
+/// dry run only counts and lists it); MAIL FROM is set, and a chain started to watch it
+/// to ready, where SES uses none and no chain is on the domain already.
+async fn reconcile_sending(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    zone: &HostedZoneId,
+    domain: &DomainName,
+    tokens: Option<&DkimTokens>,
+    mail_from: Option<&MailFromState>,
+) -> Result<(), AwsError> {
+    let plan = sending::observe(cx, zone, domain).await?;
+    run.counts.sending.add(&plan);
+    let wanted = cx.settings.sending.mail_from_name(domain);
+    if let Some(MailFromState::Set { domain: set, status }) = mail_from {
+        let verified = Some(set) == wanted.as_ref() && *status == MailFromStatus::Success;
+        run.counts.sending.mail_from_verified += u32::from(verified);
+    }
+    let set_mail_from = mail_from_needs_setting(&plan, mail_from, wanted.as_deref())
+        && !schedules::of_domain(cx, domain).await?.any();
+    run.counts.sending.mail_from_set += u32::from(set_mail_from);
+    if run.dry_run {
+        if !plan.is_empty() {
+            run.plan_note("repairSending", domain.as_str());
+        }
+        if set_mail_from {
+            run.plan_note("setMailFrom", domain.as_str());
+        }
+        return Ok(());
+    }
+    report_conflicts(cx, domain, None, Some(zone), &plan).await?;
+    let mut repaired = Vec::new();
+    if !plan.is_empty() {
+        let healed = sending::heal(cx, zone, domain, plan).await?;
+        info!(%domain, written = ?healed.written, left_out = ?healed.left_out, "sending records repaired");
+        repaired = healed.written;
+    }
+    // SES already used this MAIL FROM domain (it gave up when the MX went): setting it
+    // again is a repair, told as one. Never used: a first setup, watched to ready.
+    let used_before = matches!(mail_from, Some(MailFromState::Set { domain: set, .. }) if Some(set) == wanted.as_ref());
+    if let (true, Some(setup)) = (set_mail_from, cx.settings.sending.mail_from.as_ref()) {
+        cx.aws.ses.set_mail_from_domain(domain, Some(setup)).await?;
+        if used_before {
+            repaired.push(format!("{} MAIL FROM", setup.domain_for(domain)));
+        } else if let Some(tokens) = tokens {
+            let watch = MailFromWatch {
+                set_at: cx.now,
+                first_attempt: 1,
+                sets_again: 0,
+            };
+            let chain = Chain::starting(domain.clone(), None, cx.now);
+            let at = cx.now + cx.settings.policy.first_check_delay;
+            watch_again(cx, chain, Some(zone), tokens, watch, at, Vec::new(), None).await?;
+        }
+    }
+    if let (Some(tokens), false) = (tokens, repaired.is_empty()) {
+        let run_id = run.run_id.clone().unwrap_or_default();
+        let event = drift_repaired(domain, zone, tokens, &[], &repaired, &run_id);
+        send(cx, &event).await?;
     }
     Ok(())
 }

@@ -46,6 +46,28 @@ pub enum Response {
         /// From the start of onboarding to this check.
         elapsed_seconds: i64,
     },
+    /// DKIM is verified; SES is asked to use the custom MAIL FROM domain and the
+    /// chain watches it (`mail_from_status`: SES's, `None` just after it was set).
+    AwaitingMailFrom {
+        domain: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mail_from_status: Option<String>,
+        /// `name TYPE` of each sending record set written by this look.
+        written_records: Vec<String>,
+        follow_up: FollowUpRef,
+    },
+    /// Every configured part holds (`Domain Ready to Send`).
+    ReadyToSend {
+        domain: String,
+        parts: serde_json::Value,
+    },
+    /// DKIM is verified but a part will not hold without someone's help.
+    NotReadyToSend {
+        domain: String,
+        reason_code: String,
+        reason: String,
+        parts: serde_json::Value,
+    },
     Waiting {
         domain: String,
         dkim_status: String,
@@ -135,6 +157,9 @@ impl Response {
             Self::AwaitingRecords { .. } => "awaitingRecords",
             Self::Verified { .. } => "verified",
             Self::Waiting { .. } => "waiting",
+            Self::AwaitingMailFrom { .. } => "awaitingMailFrom",
+            Self::ReadyToSend { .. } => "readyToSend",
+            Self::NotReadyToSend { .. } => "notReadyToSend",
             Self::Restarted { .. } => "restarted",
             Self::Failed { .. } => "verificationFailed",
             Self::TimedOut { .. } => "timedOut",
@@ -154,7 +179,8 @@ impl Response {
         match self {
             Self::Rejected { reason_code, .. }
             | Self::Deferred { reason_code, .. }
-            | Self::Skipped { reason_code, .. } => Some(reason_code),
+            | Self::Skipped { reason_code, .. }
+            | Self::NotReadyToSend { reason_code, .. } => Some(reason_code),
             _ => None,
         }
     }

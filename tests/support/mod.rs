@@ -284,13 +284,52 @@ async fn change_record(
     value: &str,
     action: aws_sdk_route53::types::ChangeAction,
 ) {
+    change_record_set(zone_id, name, rtype, &[value], action).await;
+}
+
+/// Create or change a whole record set of several values, as a person would.
+pub async fn put_record_set(zone_id: &str, name: &str, rtype: RrType, values: &[&str]) {
+    let upsert = aws_sdk_route53::types::ChangeAction::Upsert;
+    change_record_set(zone_id, name, rtype, values, upsert).await;
+}
+
+/// The values of the set of type `rtype` at exactly `name`, as Route 53 holds them
+/// (empty when there is none).
+pub async fn record_values(zone_id: &str, name: &str, rtype: RrType) -> Vec<String> {
+    let client = aws_sdk_route53::Client::new(sdk_config().await);
+    let output = client
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .expect("list records");
+    output
+        .resource_record_sets()
+        .iter()
+        .filter(|s| s.r#type() == &rtype && s.name().trim_end_matches('.') == name)
+        .flat_map(|s| s.resource_records().iter().map(|r| r.value().to_owned()))
+        .collect()
+}
+
+async fn change_record_set(
+    zone_id: &str,
+    name: &str,
+    rtype: RrType,
+    values: &[&str],
+    action: aws_sdk_route53::types::ChangeAction,
+) {
     use aws_sdk_route53::types::{Change, ChangeBatch, ResourceRecord, ResourceRecordSet};
     let client = aws_sdk_route53::Client::new(sdk_config().await);
     let set = ResourceRecordSet::builder()
         .name(name)
         .r#type(rtype)
         .ttl(1800)
-        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .set_resource_records(Some(
+            values
+                .iter()
+                .map(|v| ResourceRecord::builder().value(*v).build().unwrap())
+                .collect(),
+        ))
         .build()
         .unwrap();
     let change = Change::builder()
@@ -420,6 +459,12 @@ pub async fn mail_from_status(identity: &str) -> Value {
         None,
     )
     .await
+}
+
+/// Make SES report MAIL FROM `status` for an identity (None: computed again).
+pub async fn force_mail_from_status(identity: &str, status: Option<&str>) -> Value {
+    let body = serde_json::json!({"identity": identity, "status": status}).to_string();
+    harness_request("POST", "/_harness/ses/mail-from-status", Some(body)).await
 }
 
 /// Make SES report `status` for a domain (None lets it compute the status again).

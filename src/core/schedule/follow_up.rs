@@ -9,8 +9,12 @@
 //! | `awaitZone` | absent / `route53` | optional     | any    | `AwaitingZone` |
 //! | `verify`    | absent / `route53` | required     | 3      | `Published`    |
 //! | `verify`    | `external`         | absent       | 3      | `HandedOver`   |
+//! | `mailFrom`  | absent / `route53` | required     | 3      | `AwaitingMailFrom` in Route 53 |
+//! | `mailFrom`  | `external`         | absent       | 3      | `AwaitingMailFrom` handed over |
 //!
-//! Anything else is refused. `dnsMode` is written only for a handed-over chain, so
+//! `mailFrom` (added with the sending records, still v1: every earlier payload reads
+//! as before) also carries `mailFromSetAt`, `mailFromFirstAttempt` and
+//! `mailFromSetsAgain`; no other stage may. Anything else is refused. `dnsMode` is written only for a handed-over chain, so
 //! payloads written before hand-over existed read as Route 53.
 
 use chrono::{DateTime, Utc};
@@ -18,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{body, read_names, write, Schema};
-use crate::core::chain::{Chain, FollowUp};
+use crate::core::chain::{Chain, FollowUp, MailFromWatch};
 use crate::core::records::DkimTokens;
 use crate::core::rejection::Rejection;
 use crate::core::request::DnsMode;
@@ -28,6 +32,7 @@ use crate::core::request::DnsMode;
 enum Stage {
     Verify,
     AwaitZone,
+    MailFrom,
 }
 
 /// The body exactly as serialised, in this field order.
@@ -48,6 +53,12 @@ struct FollowUpBody {
     tokens: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dns_mode: Option<DnsMode>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_from_set_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_from_first_attempt: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    mail_from_sets_again: Option<u32>,
 }
 
 impl FollowUp {
@@ -63,6 +74,13 @@ fn body_of(follow_up: &FollowUp) -> FollowUpBody {
         FollowUp::AwaitingZone { .. } => (Stage::AwaitZone, None),
         FollowUp::Published { .. } => (Stage::Verify, None),
         FollowUp::HandedOver { .. } => (Stage::Verify, Some(DnsMode::External)),
+        FollowUp::AwaitingMailFrom { zone, .. } => {
+            (Stage::MailFrom, zone.is_none().then_some(DnsMode::External))
+        }
+    };
+    let watch = match follow_up {
+        FollowUp::AwaitingMailFrom { mail_from, .. } => Some(mail_from),
+        _ => None,
     };
     FollowUpBody {
         stage,
@@ -77,6 +95,9 @@ fn body_of(follow_up: &FollowUp) -> FollowUpBody {
             .map(DkimTokens::to_strings)
             .unwrap_or_default(),
         dns_mode,
+        mail_from_set_at: watch.map(|w| w.set_at),
+        mail_from_first_attempt: watch.map(|w| w.first_attempt),
+        mail_from_sets_again: watch.map(|w| w.sets_again),
     }
 }
 
@@ -115,11 +136,25 @@ fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
         restarts: body.restarts,
         onboarding_started_at: body.onboarding_started_at,
     };
+    let watch = (
+        body.mail_from_set_at,
+        body.mail_from_first_attempt,
+        body.mail_from_sets_again,
+    );
+    if body.stage != Stage::MailFrom && watch != (None, None, None) {
+        return Err(in_context(Rejection::invalid_event(
+            "mailFromSetAt",
+            "and the other mailFrom fields belong to stage \"mailFrom\" only",
+        )));
+    }
     match (body.dns_mode.unwrap_or(DnsMode::Route53), body.stage) {
         (DnsMode::Auto, _) => Err(in_context(Rejection::invalid_event(
             "dnsMode",
             "is \"auto\"; a follow-up is \"route53\" or \"external\"",
         ))),
+        (mode, Stage::MailFrom) => {
+            mail_from_stage(chain, mode, hosted_zone_id, tokens, watch).map_err(in_context)
+        }
         (DnsMode::External, Stage::Verify) if hosted_zone_id.is_none() && tokens.is_some() => {
             Ok(FollowUp::HandedOver {
                 chain,
@@ -146,6 +181,56 @@ fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
             ))),
         },
     }
+}
+
+type Watch = (Option<DateTime<Utc>>, Option<u32>, Option<u32>);
+
+/// A `mailFrom` look: its three fields, its tokens and where its records are.
+fn mail_from_stage(
+    chain: Chain,
+    mode: DnsMode,
+    hosted_zone_id: Option<crate::core::ids::HostedZoneId>,
+    tokens: Option<DkimTokens>,
+    watch: Watch,
+) -> Result<FollowUp, Rejection> {
+    let (Some(set_at), Some(first_attempt), sets_again) = watch else {
+        return Err(Rejection::invalid_event(
+            "mailFromSetAt",
+            "and mailFromFirstAttempt are required by stage \"mailFrom\"",
+        ));
+    };
+    if first_attempt == 0 || first_attempt > chain.attempt {
+        return Err(Rejection::invalid_event(
+            "mailFromFirstAttempt",
+            "must be at least 1 and at most attempt",
+        ));
+    }
+    let Some(tokens) = tokens else {
+        return Err(Rejection::invalid_event(
+            "tokens",
+            "stage \"mailFrom\" needs the three published tokens",
+        ));
+    };
+    let zone = match (mode, hosted_zone_id) {
+        (DnsMode::Route53, Some(zone)) => Some(zone),
+        (DnsMode::External, None) => None,
+        _ => {
+            return Err(Rejection::invalid_event(
+                "dnsMode",
+                "stage \"mailFrom\" needs a hostedZoneId (route53) or none (external)",
+            ))
+        }
+    };
+    Ok(FollowUp::AwaitingMailFrom {
+        chain,
+        zone,
+        tokens,
+        mail_from: MailFromWatch {
+            set_at,
+            first_attempt,
+            sets_again: sets_again.unwrap_or(0),
+        },
+    })
 }
 
 #[cfg(test)]

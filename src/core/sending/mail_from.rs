@@ -126,11 +126,30 @@ pub enum PartState {
     Written,
     /// Someone else's: nothing written, reported.
     Conflict(Conflict),
+    /// Not written because the name is someone else's mail host (a foreign MX): an
+    /// SPF string there would speak for their servers, not SES's.
+    HeldBack,
+}
+
+impl PartState {
+    /// The word events and plans use for it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Present => "present",
+            Self::Written => "written",
+            Self::Conflict(_) => "conflict",
+            Self::HeldBack => "heldBack",
+        }
+    }
+
+    pub fn holds(&self) -> bool {
+        matches!(self, Self::Present | Self::Written)
+    }
 }
 
 /// The changes that give `<subdomain>.<domain>` SES's MX and our SPF string, and
-/// where each part stands. The MX and the TXT are planned independently: a conflict
-/// in one never holds the other back.
+/// where each part stands. A foreign SPF never holds the MX back; a foreign MX holds
+/// everything back, since the name is then someone else's mail host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailFromPlan {
     pub name: String,
@@ -182,6 +201,7 @@ pub fn plan(name: &str, at: &AtName, ses_region: &str, ttl: i64) -> MailFromPlan
         }
     };
     let spf = match &at.txt {
+        _ if matches!(mx, PartState::Conflict(_)) => PartState::HeldBack,
         None => {
             changes.push(Change::Create(txt_set(name, ttl, vec![spf_value])));
             PartState::Written
@@ -372,7 +392,7 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_mx_is_a_conflict_and_the_spf_still_goes_in() {
+    fn a_foreign_mx_is_a_conflict_and_nothing_is_written_at_the_name() {
         for values in [
             &["10 mx.example.net."][..],
             &[SES_MX, "20 backup.example.net."][..],
@@ -385,11 +405,8 @@ mod tests {
             assert_eq!(conflict.record_type, RecordType::Mx);
             assert_eq!(conflict.found, sets[0].values);
             assert_eq!(conflict.wanted, SES_MX);
-            assert_eq!(plan.spf, PartState::Written);
-            assert_eq!(
-                plan.changes,
-                vec![Change::Create(set(RecordType::Txt, &[OUR_SPF]))]
-            );
+            assert_eq!(plan.spf, PartState::HeldBack);
+            assert!(plan.changes.is_empty(), "{:?}", plan.changes);
         }
     }
 

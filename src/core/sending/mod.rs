@@ -17,6 +17,7 @@
 //! holds anything but ours: a concurrent edit makes the batch fail instead of being
 //! lost.
 
+pub mod desired;
 pub mod dmarc;
 pub mod mail_from;
 pub mod readiness;

@@ -6,6 +6,7 @@ use tracing::{info, warn};
 
 use super::super::{Context, Response};
 use super::outcomes::send;
+use super::readiness::after_verified;
 use super::records::{self, names};
 use super::schedules;
 use super::zones::opted_out_tag;
@@ -96,7 +97,8 @@ pub async fn end(
     let listed = schedules::of_domain(cx, domain).await?;
     let ended = schedules::remove_ended_by(cx, &listed.work, tombstone.offboarded_at).await?;
     let mut records = RecordRemoval::default();
-    if let FollowUp::Published { zone, tokens, .. } = follow_up {
+    let mut sending = Vec::new();
+    if let Some((zone, tokens)) = follow_up.published() {
         // A newer onboarding is running: SES's current records are its own now.
         let newer = state
             .and_then(|s| s.tokens.as_ref())
@@ -116,6 +118,11 @@ pub async fn end(
         }
         let removal = RecordRepair::remove(records.deletes.clone());
         records::apply(cx, zone, &removal, "offboarding").await?;
+        // The sending records follow the identity's own: ours go, unless a newer
+        // onboarding owns them now.
+        if cx.settings.sending.is_on() && ended.kept.is_empty() && !opted_out_tag(cx, zone).await? {
+            sending = super::sending::remove(cx, zone, domain).await?;
+        }
     }
     info!(
         %domain,
@@ -124,12 +131,15 @@ pub async fn end(
         attempt = chain.attempt,
         schedules = ?ended.removed,
         records = ?names(&records.deletes),
+        sending_records = ?sending,
         "follow-up chain ended: the domain was offboarded after it started"
     );
+    let mut removed_records = names(&records.deletes);
+    removed_records.extend(sending);
     Ok(Response::Removed {
         domain: domain.to_string(),
         removed_schedules: ended.removed,
-        removed_records: names(&records.deletes),
+        removed_records,
         identity_deleted: false,
         left_alone: names(&records.left_alone),
     })
@@ -151,11 +161,12 @@ pub async fn conclude(
         Conclusion::Verified => {
             let tokens = state.tokens.as_ref().unwrap_or(published);
             send(cx, &verified(chain, zone, tokens, cx.now)).await?;
-            Ok(Response::Verified {
+            let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,
                 elapsed_seconds: chain.elapsed_seconds(cx.now),
-            })
+            };
+            after_verified(cx, chain, zone, tokens, answer).await
         }
         Conclusion::TimedOut => {
             let hours = cx.settings.policy.verification_window.num_hours();

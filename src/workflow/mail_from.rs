@@ -1,0 +1,109 @@
+//! The MAIL FROM look of a chain: DKIM is verified and SES was asked to use the
+//! custom MAIL FROM domain. SES's MAIL FROM status decides, on its own window and
+//! bound: `Success` is done (then readiness is judged and told once); `Pending` and
+//! `TemporaryFailure` mean SES is still looking, so the records are healed and the
+//! chain looks again; `Failed` (or a setting someone cleared) means SES stopped
+//! looking, so MAIL FROM is set again, as often as DKIM may be restarted.
+
+use tracing::{info, warn};
+
+use super::steps::chain::{look, Look};
+use super::steps::readiness::{conclude, stand, watch_again};
+use super::{Context, Response, Stop};
+use crate::core::chain::{Chain, FollowUp, MailFromWatch};
+use crate::core::identity::{MailFromState, MailFromStatus};
+use crate::core::ids::HostedZoneId;
+use crate::core::records::DkimTokens;
+use crate::core::sending::readiness::{judge_mail_from, MailFromVerdict};
+
+pub async fn check(
+    cx: &Context<'_>,
+    chain: Chain,
+    zone: Option<HostedZoneId>,
+    tokens: DkimTokens,
+    watch: MailFromWatch,
+) -> Result<Response, Stop> {
+    let stop = Stop::about(&chain.domain, chain.tenant_id.as_ref());
+    let this = FollowUp::AwaitingMailFrom {
+        chain: chain.clone(),
+        zone: zone.clone(),
+        tokens: tokens.clone(),
+        mail_from: watch.clone(),
+    };
+    let ses = &cx.aws.ses;
+    // DKIM's state with the tombstone, and MAIL FROM's: one round trip.
+    let (looked, states) = tokio::try_join!(
+        look(cx, &this),
+        ses.mail_from_states(std::slice::from_ref(&chain.domain))
+    )
+    .map_err(&stop)?;
+    if let Look::Ended(response) = looked {
+        return Ok(response);
+    }
+    let Some(setup) = cx.settings.sending.mail_from.as_ref() else {
+        // MAIL FROM was turned off since this chain began: nothing left to watch.
+        info!(domain = %chain.domain, "MAIL FROM turned off; the chain ends");
+        let standing = stand(cx, &chain, zone.as_ref(), false)
+            .await
+            .map_err(&stop)?;
+        return conclude(cx, &chain, zone.as_ref(), &standing, None)
+            .await
+            .map_err(&stop);
+    };
+    let ours = setup.domain_for(&chain.domain);
+    let status = match states.into_iter().next().map(|(_, state)| state) {
+        Some(MailFromState::Set { domain, status }) if domain == ours => Some(status),
+        Some(MailFromState::Set { domain, .. }) => {
+            warn!(domain = %chain.domain, mail_from = %domain, wanted = %ours, "MAIL FROM domain was changed by someone else; set again");
+            None
+        }
+        _ => None,
+    };
+    let verdict = judge_mail_from(
+        &cx.settings.policy,
+        status.unwrap_or(MailFromStatus::Failed),
+        watch.set_at,
+        watch.look(chain.attempt),
+        watch.sets_again,
+        cx.now,
+    );
+    info!(domain = %chain.domain, attempt = chain.attempt, mail_from_status = status.map(|s| s.as_str()), verdict = ?verdict, "MAIL FROM check");
+    let zone = zone.as_ref();
+    match verdict {
+        MailFromVerdict::Done => {
+            let standing = stand(cx, &chain, zone, false).await.map_err(&stop)?;
+            conclude(cx, &chain, zone, &standing, status)
+                .await
+                .map_err(&stop)
+        }
+        MailFromVerdict::KeepWaiting { next_check_at } => {
+            let standing = stand(cx, &chain, zone, false).await.map_err(&stop)?;
+            let next = chain.next();
+            watch_again(cx, next, zone, &tokens, watch, next_check_at, standing.written, status)
+                .await
+                .map_err(&stop)
+        }
+        MailFromVerdict::SetAgain { next_check_at } => {
+            let (standing, ()) = tokio::try_join!(
+                stand(cx, &chain, zone, false),
+                ses.set_mail_from_domain(&chain.domain, Some(setup))
+            )
+            .map_err(&stop)?;
+            let watch = MailFromWatch {
+                sets_again: watch.sets_again + 1,
+                ..watch
+            };
+            let next = chain.next();
+            watch_again(cx, next, zone, &tokens, watch, next_check_at, standing.written, status)
+                .await
+                .map_err(&stop)
+        }
+        MailFromVerdict::GiveUp { reason } => {
+            warn!(domain = %chain.domain, %reason, "MAIL FROM given up");
+            let standing = stand(cx, &chain, zone, true).await.map_err(&stop)?;
+            conclude(cx, &chain, zone, &standing, status)
+                .await
+                .map_err(&stop)
+        }
+    }
+}
