@@ -276,7 +276,10 @@ async fn a_dmarc_record_on_the_organisational_domain_covers_a_subdomain() {
     let parts = &of_type(&received, "Domain Ready to Send")[0]["detail"]["parts"];
     assert_eq!(parts["dmarc"]["state"], "coveredBy");
     assert_eq!(parts["dmarc"]["domain"], org.as_str());
-    assert_eq!(parts["dmarc"]["record"], "v=DMARC1; p=quarantine; sp=reject");
+    assert_eq!(
+        parts["dmarc"]["record"],
+        "v=DMARC1; p=quarantine; sp=reject"
+    );
     stop_and_read_stdout(function).await;
 }
 
@@ -344,7 +347,10 @@ async fn drift_of_each_record_after_ready_is_repaired_and_ready_is_not_said_agai
     wanted.sort();
     wanted.push(format!("bounce.{domain} MAIL FROM"));
     wanted.sort();
-    assert_eq!(sending, wanted, "SES gave up on MAIL FROM when the MX went: set again");
+    assert_eq!(
+        sending, wanted,
+        "SES gave up on MAIL FROM when the MX went: set again"
+    );
     assert!(of_type(&received, "Domain Ready to Send").is_empty());
 
     // AND a second reconcile finds nothing to do
@@ -397,7 +403,10 @@ async fn offboarding_removes_only_what_is_exactly_ours_and_clears_mail_from() {
         .iter()
         .map(|v| v.as_str().unwrap())
         .collect();
-    assert!(listed.contains(&format!("bounce.{domain} MX").as_str()), "{removed}");
+    assert!(
+        listed.contains(&format!("bounce.{domain} MX").as_str()),
+        "{removed}"
+    );
     stop_and_read_stdout(function).await;
 }
 
@@ -493,11 +502,19 @@ async fn hand_over_lists_the_mx_and_txt_records_and_diagnoses_them() {
     assert_eq!(pending["counts"]["conflict"], 1);
 
     // WHEN the tenant publishes SES's MX and our SPF and DMARC records
-    server.serve(&bounce, Served::Mx(10, "feedback-smtp.us-east-1.amazonses.com".into()));
-    server.add(&bounce, Served::Txt(vec!["v=spf1 include:amazonses.com ~all".into()]));
+    server.serve(
+        &bounce,
+        Served::Mx(10, "feedback-smtp.us-east-1.amazonses.com".into()),
+    );
+    server.add(
+        &bounce,
+        Served::Txt(vec!["v=spf1 include:amazonses.com ~all".into()]),
+    );
     server.serve(
         &dmarc,
-        Served::Txt(vec!["v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com".into()]),
+        Served::Txt(vec![
+            "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com".into(),
+        ]),
     );
     // (the emulator's SES looks only at Route 53: its verdicts are forced here)
     force_dkim_status(&domain, Some("Success")).await;
@@ -532,9 +549,11 @@ async fn with_both_features_off_nothing_but_the_cnames_is_read_or_written() {
     assert_eq!(verified["outcome"], "verified", "{verified}");
     let bounce = format!("bounce.{domain}");
     assert!(record_values(&zone, &bounce, RrType::Mx).await.is_empty());
-    assert!(record_values(&zone, &format!("_dmarc.{domain}"), RrType::Txt)
-        .await
-        .is_empty());
+    assert!(
+        record_values(&zone, &format!("_dmarc.{domain}"), RrType::Txt)
+            .await
+            .is_empty()
+    );
     assert_eq!(
         mail_from_status(&domain).await["mail_from_domain"],
         Value::Null
@@ -554,7 +573,10 @@ async fn reconcile_to_the_end(api: &RuntimeApi, dry_run: bool) -> Value {
         if answer["outcome"] != "reconcileContinues" {
             return answer;
         }
-        let name = answer["schedule"]["scheduleName"].as_str().unwrap().to_owned();
+        let name = answer["schedule"]["scheduleName"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         let seen = schedule(&name).await.expect("continuation");
         complete_schedule(&name).await;
         answer = api.invoke(&seen.raw_input).await.expect("next page");
@@ -566,4 +588,46 @@ async fn reconcile_to_the_end(api: &RuntimeApi, dry_run: bool) -> Value {
 async fn harness_mail_from_success(identity: &str) {
     let answer = force_mail_from_status(identity, Some("Success")).await;
     assert_eq!(answer["status"], "Success", "{answer}");
+}
+
+/// The function's own count of AWS calls (its `AwsCalls` metric) for each answer
+/// `outcome` of one run through a domain's life, in order.
+fn calls_by_outcome(stdout: &str) -> Vec<(String, u64)> {
+    support::runtime_api::metric_documents(stdout)
+        .iter()
+        .filter_map(|d| Some((d["Outcome"].as_str()?.to_owned(), d["AwsCalls"].as_u64()?)))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_sending_records_cost_a_known_number_of_calls() {
+    // GIVEN the same onboarding and first look, with the features off and on
+    ensure_shared_resources().await;
+    let mut measured = Vec::new();
+    for env in [function_env(), sending_env(&[])] {
+        let api = RuntimeApi::start().await;
+        let function = api.spawn_function(&env);
+        let domain = unique_domain("send-calls");
+        create_zone(&domain).await;
+        api.invoke(&onboard_event(&domain)).await.expect("onboard");
+        let mut attempt = 1;
+        while fire_look(&api, &domain, attempt).await["outcome"] == "awaitingMailFrom" {
+            attempt += 1;
+        }
+        measured.push(calls_by_outcome(&stop_and_read_stdout(function).await));
+    }
+    let (off, on) = (&measured[0], &measured[1]);
+    let outcomes = |m: &[(String, u64)]| m.iter().map(|(o, _)| o.clone()).collect::<Vec<_>>();
+    assert_eq!(outcomes(off), ["published", "verified"]);
+    assert_eq!(
+        outcomes(on),
+        ["published", "awaitingMailFrom", "readyToSend"]
+    );
+    // THEN (docs/sending.md, "What it costs") the onboarding adds the two reads of the
+    // sending names and one batch; the verified look adds those reads, the MAIL FROM
+    // setting and the next schedule; the MAIL FROM look reads DKIM, MAIL FROM and
+    // the tombstone at once, the two names, and announces
+    assert_eq!(on[0].1, off[0].1 + 3, "onboarding: {off:?} / {on:?}");
+    assert_eq!(on[1].1, off[1].1 + 4, "verified look: {off:?} / {on:?}");
+    assert_eq!(on[2].1, 6, "MAIL FROM look: {on:?}");
 }

@@ -37,6 +37,8 @@ SCENARIOS: dict[str, dict] = {
     "two zones": {"HostedZoneIds": "ZONEA,ZONEB"},
     "govcloud, one zone": {"region": "us-gov-west-1", "partition": "aws-us-gov", "HostedZoneIds": "ZONEA"},
     "china, every zone": {"region": "cn-north-1", "partition": "aws-cn"},
+    "MAIL FROM and DMARC on": {"MailFromSubdomain": "bounce", "DmarcPolicy": "none"},
+    "DMARC only, one zone": {"DmarcPolicy": "reject", "HostedZoneIds": "ZONEA"},
 }
 
 ROLE_ARNS_ACCEPTED = [FUNCTION_ROLE, "arn:aws-us-gov:iam::123456789012:role/path/dkim-role"]
@@ -94,8 +96,10 @@ def check_permissions(tpl: dict) -> list[str]:
         fn_res = Resolver(function_tpl, **kw).resources()
         want = [st for st in role_statements(fn_res, "FunctionRole")
                 if all(a.startswith("route53:") for a in as_list(st.get("Action", [])))]
-        if len(want) != 6:
-            problems.append(f"[{scen}] template.yaml has {len(want)} Route 53 statements, expected 6")
+        sending = bool(kw.get("MailFromSubdomain")) or kw.get("DmarcPolicy", "off") != "off"
+        expected = 7 if sending else 6
+        if len(want) != expected:
+            problems.append(f"[{scen}] template.yaml has {len(want)} Route 53 statements, expected {expected}")
         if sorted(map(_key, got)) != sorted(map(_key, want)):
             extra = sorted(set(map(_key, got)) - set(map(_key, want)))
             missing = sorted(set(map(_key, want)) - set(map(_key, got)))

@@ -54,7 +54,12 @@ EXPECTED_FUNCTION_ACTIONS = {
     "iam:PassRole",
     "events:PutEvents",
     "sqs:SendMessage",
+    "ses:SetIdentityMailFromDomain",
+    "ses:GetIdentityMailFromDomainAttributes",
 }
+
+# Granted only when MailFromSubdomain is set.
+MAIL_FROM_ACTIONS = {"ses:SetIdentityMailFromDomain", "ses:GetIdentityMailFromDomainAttributes"}
 
 # Granted only when a setting lets the function delete SES identities.
 DELETE_IDENTITY_SETTINGS = ("DeleteIdentityOnOffboard", "DeleteOrphanedIdentities")
@@ -69,6 +74,8 @@ STAR_RESOURCE_ALLOWED = {
     "route53:ListHostedZonesByName",
     "route53:ListHostedZones",
     "scheduler:ListSchedules",
+    "ses:SetIdentityMailFromDomain",
+    "ses:GetIdentityMailFromDomainAttributes",
 }
 
 # Route 53 actions that name hosted zones: all on the same zones (HostedZoneIds or any).
@@ -103,6 +110,10 @@ EXPECTED_ENV = {
     "ROUTE53_ROLE_ARN",
     "ROUTE53_EXTERNAL_ID",
     "DEFAULT_DNS_MODE",
+    "MAIL_FROM_SUBDOMAIN",
+    "MAIL_FROM_BEHAVIOR_ON_MX_FAILURE",
+    "DMARC_POLICY",
+    "DMARC_RUA",
 }
 
 # Settings the stack takes as a parameter and hands to the function: the env var,
@@ -151,6 +162,17 @@ TEXT_SETTINGS_FROM_PARAMETERS = {
     "DELETE_IDENTITY_ON_OFFBOARD": ("DeleteIdentityOnOffboard", "true", ["true", "false"]),
     "DELETE_ORPHANED_IDENTITIES": ("DeleteOrphanedIdentities", "false", ["true", "false"]),
     "DEFAULT_DNS_MODE": ("DefaultDnsMode", "route53", ["route53", "external", "auto"]),
+    "MAIL_FROM_BEHAVIOR_ON_MX_FAILURE": ("MailFromBehaviorOnMxFailure", "UseDefaultValue",
+                                         ["UseDefaultValue", "RejectMessage"]),
+    "DMARC_POLICY": ("DmarcPolicy", "off", ["off", "none", "quarantine", "reject"]),
+}
+# Free-text sending settings: what src/core/sending accepts must pass the parameter's
+# pattern, and what it refuses should be stopped at deploy time already.
+PATTERNED_SETTINGS = {
+    "MAIL_FROM_SUBDOMAIN": ("MailFromSubdomain", ["", "bounce", "mail-from", "m1"],
+                            ["Bounce", "mail.from", "-bounce", "bounce-", "bo_unce", "a" * 64]),
+    "DMARC_RUA": ("DmarcRua", ["", "mailto:d@example.com", "mailto:d@example.com,MAILTO:e@example.net!10m"],
+                  ["d@example.com", "mailto:d@example.com;x", "mailto:a b@example.com"]),
 }
 # Suffix lists src/core/scope.rs accepts, and ones it never does: the parameter's
 # pattern must let the first through and may stop the second at deploy time.
@@ -412,6 +434,18 @@ SCENARIOS: dict[str, dict] = {
         "Route53RoleArn": "arn:aws:iam::210987654321:role/dkim-autopilot-dns",
         "Route53ExternalId": "tenant-7",
     },
+    "us-east-1, MAIL FROM and DMARC on": {
+        "region": "us-east-1",
+        "MailFromSubdomain": "bounce",
+        "DmarcPolicy": "none",
+        "DmarcRua": "mailto:dmarc@example.com",
+    },
+    "eu-west-1, DMARC only, zones listed": {
+        "region": "eu-west-1",
+        "DmarcPolicy": "reject",
+        "HostedZoneIds": "ZONEA",
+    },
+    "us-east-1, MAIL FROM only": {"region": "us-east-1", "MailFromSubdomain": "mail"},
 }
 
 
@@ -457,6 +491,7 @@ def may_delete_identities(r: "Resolver") -> bool:
 
 def expected_actions(r: "Resolver") -> set[str]:
     actions = EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
+    actions -= set() if r.params["MailFromSubdomain"] else MAIL_FROM_ACTIONS
     return actions | ({"sts:AssumeRole"} if r.params["Route53RoleArn"] else set())
 
 
@@ -571,15 +606,148 @@ def check_route53(tpl: dict) -> list[str]:
             else [f"arn:{part}:route53:::hostedzone/*"]
         )
         change = _statement_for(sts, "route53:ChangeResourceRecordSets")
-        if len(change) != 1:
-            problems.append(f"[{scen}] {len(change)} ChangeResourceRecordSets statements")
-        for st in change:
+        dkim = [st for st in change if st.get("Sid") == "Route53ChangeDkimCnamesOnly"]
+        want_count = 2 if sending_on(r) else 1
+        if len(dkim) != 1 or len(change) != want_count:
+            problems.append(f"[{scen}] {len(change)} ChangeResourceRecordSets statements, want {want_count}")
+        for st in dkim:
+            # Exactly today's statement, whatever the sending settings.
             if st.get("Condition") != ROUTE53_CONDITION:
                 problems.append(f"[{scen}] ChangeResourceRecordSets condition is {st.get('Condition')!r}")
+        for st in change:
+            if st not in dkim and st.get("Condition") != sending_condition(r):
+                problems.append(f"[{scen}] sending records condition is {st.get('Condition')!r}, "
+                                f"want {sending_condition(r)!r}")
         for action in ROUTE53_ZONE_ACTIONS:
             for st in _statement_for(sts, action):
                 if as_list(st["Resource"]) != want:
                     problems.append(f"[{scen}] {action} on {st['Resource']!r}, want {want}")
+    return problems
+
+
+def sending_on(r: "Resolver") -> bool:
+    return bool(r.params["MailFromSubdomain"]) or r.params["DmarcPolicy"] != "off"
+
+
+def sending_condition(r: "Resolver") -> dict:
+    """The condition the sending records statement must have in this scenario:
+    widened only as far as the settings need."""
+    mail_from, dmarc = r.params["MailFromSubdomain"], r.params["DmarcPolicy"] != "off"
+    return {
+        "ForAllValues:StringEquals": {
+            "route53:ChangeResourceRecordSetsRecordTypes": (["MX"] if mail_from else []) + ["TXT"],
+            "route53:ChangeResourceRecordSetsActions": ["CREATE", "DELETE"],
+        },
+        "ForAllValues:StringLike": {
+            "route53:ChangeResourceRecordSetsNormalizedRecordNames":
+                ([f"{mail_from}.*"] if mail_from else []) + (["_dmarc.*"] if dmarc else []),
+        },
+        "Null": ROUTE53_CONDITION["Null"],
+    }
+
+
+_BATCH_KEYS = {
+    "route53:ChangeResourceRecordSetsActions": 0,
+    "route53:ChangeResourceRecordSetsRecordTypes": 1,
+    "route53:ChangeResourceRecordSetsNormalizedRecordNames": 2,
+}
+
+
+def statement_allows(st: dict, batch: list[tuple[str, str, str]]) -> bool:
+    """Whether one statement allows a ChangeResourceRecordSets batch of (action,
+    type, name) changes, as IAM evaluates it: each key's values are the whole
+    batch's, ForAllValues means every value matches, Null "false" means present."""
+    import fnmatch
+
+    for op, keys in st.get("Condition", {}).items():
+        for key, allowed in keys.items():
+            values = {change[_BATCH_KEYS[key]] for change in batch}
+            allowed = as_list(allowed)
+            if op == "ForAllValues:StringEquals":
+                ok = values <= set(allowed)
+            elif op == "ForAllValues:StringLike":
+                ok = all(any(fnmatch.fnmatchcase(v, p) for p in allowed) for v in values)
+            elif op == "Null":
+                ok = (allowed == ["false"]) == bool(values)
+            else:
+                raise ValueError(f"unknown condition operator {op}")
+            if not ok:
+                return False
+    return True
+
+
+def batch_allowed(sts: list[dict], batch: list[tuple[str, str, str]]) -> bool:
+    """IAM evaluates each statement alone: some one statement must allow the batch."""
+    return any(statement_allows(st, batch) for st in _statement_for(sts, "route53:ChangeResourceRecordSets"))
+
+
+def check_sending_batches(tpl: dict) -> list[str]:
+    """Every batch the function sends is allowed, and what it never sends is not:
+    DKIM CNAMEs alone; the sending records alone (they never share a batch with the
+    CNAMEs); nothing at other names, of other types, or as UPSERT. The one leftover
+    of checking keys independently (an MX at _dmarc.* with both features on) is
+    documented in docs/deploy.md and held here so that it cannot grow unnoticed."""
+    problems = []
+    d = "example.com"
+    dkim = [("UPSERT", "CNAME", f"t1._domainkey.{d}"), ("DELETE", "CNAME", f"t0._domainkey.{d}")]
+    for scen, kw in SCENARIOS.items():
+        r = Resolver(tpl, **kw)
+        sts = role_statements(r.resources(), "FunctionRole")
+        label = r.params["MailFromSubdomain"]
+        dmarc = r.params["DmarcPolicy"] != "off"
+        mx = ("CREATE", "MX", f"{label}.{d}")
+        spf = [("DELETE", "TXT", f"{label}.{d}"), ("CREATE", "TXT", f"{label}.{d}")]
+        dmarc_txt = ("CREATE", "TXT", f"_dmarc.{d}")
+        sent = [dkim]
+        if label:
+            sent += [[mx], spf, [mx, *spf]]
+        if dmarc:
+            sent += [[dmarc_txt]]
+        if label and dmarc:
+            sent += [[mx, *spf, dmarc_txt]]
+        never = [
+            [("UPSERT", "MX", f"{label or 'bounce'}.{d}")],
+            [("CREATE", "TXT", f"www.{d}")],
+            [("CREATE", "TXT", f"t1._domainkey.{d}")],
+            [("CREATE", "CNAME", f"{label or 'bounce'}.{d}")],
+            [("CREATE", "MX", d)],
+            [("CREATE", "A", f"_dmarc.{d}")],
+            dkim + [mx],
+        ]
+        if not label:
+            never += [[mx]]
+        if not dmarc:
+            never += [[dmarc_txt]]
+        for batch in sent:
+            if not batch_allowed(sts, batch):
+                problems.append(f"[{scen}] a batch the function sends is denied: {batch}")
+        for batch in never:
+            if batch_allowed(sts, batch):
+                problems.append(f"[{scen}] a batch the function never sends is allowed: {batch}")
+        leftover = [("CREATE", "MX", f"_dmarc.{d}")]
+        if label and dmarc and not batch_allowed(sts, leftover):
+            problems.append(f"[{scen}] the documented leftover changed; update docs/deploy.md")
+    return problems
+
+
+def check_sending_settings(tpl: dict) -> list[str]:
+    """The free-text sending parameters reach the function, accept what it accepts
+    and refuse the obvious mistakes at deploy time; DmarcRua needs a policy."""
+    problems = []
+    env = tpl["Resources"]["DkimAutopilotFunction"]["Properties"].get("Environment", {}).get("Variables", {})
+    for var, (param, accepted, refused) in PATTERNED_SETTINGS.items():
+        if env.get(var) != {"Ref": param}:
+            problems.append(f"env {var}={env.get(var)!r}, want a Ref to parameter {param}")
+        spec = tpl["Parameters"].get(param, {})
+        if (spec.get("Type"), spec.get("Default")) != ("String", ""):
+            problems.append(f"parameter {param} must be an optional String, empty by default")
+        pattern = spec.get("AllowedPattern", ".*")
+        problems += [f"parameter {param} refuses {v!r}" for v in accepted if not re.fullmatch(pattern, v)]
+        problems += [f"parameter {param} accepts {v!r}" for v in refused if re.fullmatch(pattern, v)]
+    rule = tpl.get("Rules", {}).get("DmarcRuaNeedsPolicy", {})
+    want = {"Fn::Not": [{"Fn::Equals": [{"Ref": "DmarcPolicy"}, "off"]}]}
+    if [a.get("Assert") for a in rule.get("Assertions", [])] != [want]:
+        problems.append(f"rule DmarcRuaNeedsPolicy {rule!r}")
     return problems
 
 
@@ -1201,6 +1369,8 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_alarms,
     check_alarm_actions,
     check_route53_role,
+    check_sending_batches,
+    check_sending_settings,
 ]
 
 
@@ -1812,7 +1982,72 @@ def m_external_id_pattern_short(t):
     t["Parameters"]["Route53ExternalId"]["AllowedPattern"] = "^$|^[\\w+=,.@:/-]{1,64}$"
 
 
+def _sending_statement(t: dict) -> dict:
+    for st in t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if isinstance(st, dict) and list(st) == ["Fn::If"] and st["Fn::If"][1].get("Sid") == "Route53ChangeSendingRecordsOnly":
+            return st
+    raise KeyError("Route53ChangeSendingRecordsOnly")
+
+
+def m_sending_upsert(t):
+    cond = _sending_statement(t)["Fn::If"][1]["Condition"]
+    cond["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"].append("UPSERT")
+
+
+def m_sending_any_name(t):
+    cond = _sending_statement(t)["Fn::If"][1]["Condition"]
+    cond["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"] = ["*"]
+
+
+def m_sending_also_domainkey(t):
+    # The widening a combined CNAME+MX+TXT statement would bring: TXT at *._domainkey.*.
+    cond = _sending_statement(t)["Fn::If"][1]["Condition"]
+    cond["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"].append(
+        "*._domainkey.*")
+
+
+def m_sending_always(t):
+    _sending_statement(t)["Fn::If"][0] = "IsUsEast1"
+
+
+def m_sending_mx_always(t):
+    cond = _sending_statement(t)["Fn::If"][1]["Condition"]
+    cond["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"] = ["MX", "TXT"]
+
+
+def m_sending_combined_with_cnames(t):
+    # One statement for everything: CNAME joins the sending types.
+    cond = _sending_statement(t)["Fn::If"][1]["Condition"]
+    cond["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsRecordTypes"].append("CNAME")
+    cond["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"].append("UPSERT")
+    cond["ForAllValues:StringLike"]["route53:ChangeResourceRecordSetsNormalizedRecordNames"].append(
+        "*._domainkey.*")
+
+
+def m_mail_from_ses_always(t):
+    for st in t["Resources"]["FunctionRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]:
+        if isinstance(st, dict) and list(st) == ["Fn::If"] and st["Fn::If"][1].get("Sid") == "SesSetIdentityMailFromDomain":
+            st["Fn::If"][0] = "SendingRecordsOn"
+
+
+def m_mail_from_pattern_any(t):
+    t["Parameters"]["MailFromSubdomain"]["AllowedPattern"] = ".*"
+
+
+def m_rua_rule_missing(t):
+    del t["Rules"]["DmarcRuaNeedsPolicy"]
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
+    (m_sending_upsert, check_route53),
+    (m_sending_any_name, check_sending_batches),
+    (m_sending_also_domainkey, check_sending_batches),
+    (m_sending_always, check_route53),
+    (m_sending_mx_always, check_route53),
+    (m_sending_combined_with_cnames, check_sending_batches),
+    (m_mail_from_ses_always, check_function_role),
+    (m_mail_from_pattern_any, check_sending_settings),
+    (m_rua_rule_missing, check_sending_settings),
     (m_ses_star, check_no_wildcard_actions),
     (m_star_action, check_no_wildcard_actions),
     (m_queue_policy_star, check_no_wildcard_actions),

@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::policy::backoff_after;
 use super::ids::DomainName;
+use super::policy::backoff_after;
 use super::records::CnameRecord;
 use super::sending::desired::{SendingPlan, SendingSetup, WantedRecord};
 use super::sending::dmarc::{DmarcRecord, DmarcState};
@@ -106,10 +106,20 @@ pub fn diagnose_sending(
                     reason: f.reason.clone(),
                 },
                 None => match (wanted.record_type, i, &plan) {
-                    (RecordType::Mx, _, SendingPlan { mail_from: Some(p), .. }) => part(&p.mx),
-                    (RecordType::Txt, 1, SendingPlan { mail_from: Some(_), .. }) => {
-                        part(spf_alone.as_ref().expect("MAIL FROM is on"))
-                    }
+                    (
+                        RecordType::Mx,
+                        _,
+                        SendingPlan {
+                            mail_from: Some(p), ..
+                        },
+                    ) => part(&p.mx),
+                    (
+                        RecordType::Txt,
+                        1,
+                        SendingPlan {
+                            mail_from: Some(_), ..
+                        },
+                    ) => part(spf_alone.as_ref().expect("MAIL FROM is on")),
                     (_, _, SendingPlan { dmarc: Some(p), .. }) => match &p.state {
                         DmarcState::Written => RecordStatus::Missing,
                         DmarcState::Conflict(c) => RecordStatus::Conflict {

@@ -7,8 +7,8 @@
 use serde::{Deserialize, Serialize};
 
 use super::identity::DkimStatus;
-use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
 use super::identity::{MailFromState, MailFromStatus};
+use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
 use super::scope::Skip;
 use super::sending::desired::SendingPlan;
 

@@ -12,10 +12,10 @@ use super::steps::outcomes::send;
 use super::steps::public_dns;
 use super::steps::records::wanted;
 use super::steps::schedules;
+use super::steps::sending::organisational_dmarc;
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
-use super::steps::sending::organisational_dmarc;
 use crate::core::handover::{
     count, diagnose_sending, records_report_due, FailedLookup, HandedOverRecord, RecordCheck,
 };
@@ -179,10 +179,8 @@ async fn restart(
 async fn look_up(cx: &Context<'_>, chain: &Chain, tokens: &DkimTokens) -> Vec<RecordCheck> {
     let domain = &chain.domain;
     let dkim = wanted(cx, domain, tokens);
-    let ((mut checks, slowest_ms), sending) = tokio::join!(
-        public_dns::look_up(cx, &dkim),
-        sending_checks(cx, domain)
-    );
+    let ((mut checks, slowest_ms), sending) =
+        tokio::join!(public_dns::look_up(cx, &dkim), sending_checks(cx, domain));
     checks.extend(sending);
     let counts = count(&checks);
     info!(domain = %chain.domain, present = counts.present, missing = counts.missing, wrong_value = counts.wrong_value, could_not_check = counts.could_not_check, slowest_ms, "DKIM records looked up in public DNS");
@@ -192,7 +190,10 @@ async fn look_up(cx: &Context<'_>, chain: &Chain, tokens: &DkimTokens) -> Vec<Re
 /// The MAIL FROM and DMARC records in public DNS, when on, judged by the same plan as
 /// the Route 53 path. The organisational domain's DMARC record is looked up too; a
 /// failed lookup makes the DMARC record "could not check".
-async fn sending_checks(cx: &Context<'_>, domain: &crate::core::ids::DomainName) -> Vec<RecordCheck> {
+async fn sending_checks(
+    cx: &Context<'_>,
+    domain: &crate::core::ids::DomainName,
+) -> Vec<RecordCheck> {
     let setup = &cx.settings.sending;
     if !setup.is_on() {
         return Vec::new();
@@ -204,7 +205,11 @@ async fn sending_checks(cx: &Context<'_>, domain: &crate::core::ids::DomainName)
     let org = match org {
         Ok(org) => org,
         Err(err) => {
-            for record in setup.wanted(domain).iter().filter(|r| r.name.starts_with("_dmarc.")) {
+            for record in setup
+                .wanted(domain)
+                .iter()
+                .filter(|r| r.name.starts_with("_dmarc."))
+            {
                 failed.push(FailedLookup {
                     name: record.name.clone(),
                     record_type: record.record_type,
@@ -227,7 +232,10 @@ async fn require(
         .iter()
         .map(HandedOverRecord::from)
         .collect();
-    records.extend(HandedOverRecord::sending(&cx.settings.sending, &chain.domain));
+    records.extend(HandedOverRecord::sending(
+        &cx.settings.sending,
+        &chain.domain,
+    ));
     send(cx, &records_required(chain, tokens, &records, cx.now)).await?;
     Ok(records)
 }

@@ -79,9 +79,18 @@ pub async fn check(
         MailFromVerdict::KeepWaiting { next_check_at } => {
             let standing = stand(cx, &chain, zone, false).await.map_err(&stop)?;
             let next = chain.next();
-            watch_again(cx, next, zone, &tokens, watch, next_check_at, standing.written, status)
-                .await
-                .map_err(&stop)
+            watch_again(
+                cx,
+                next,
+                zone,
+                &tokens,
+                watch,
+                next_check_at,
+                standing.written,
+                status,
+            )
+            .await
+            .map_err(&stop)
         }
         MailFromVerdict::SetAgain { next_check_at } => {
             let (standing, ()) = tokio::try_join!(
@@ -94,9 +103,18 @@ pub async fn check(
                 ..watch
             };
             let next = chain.next();
-            watch_again(cx, next, zone, &tokens, watch, next_check_at, standing.written, status)
-                .await
-                .map_err(&stop)
+            watch_again(
+                cx,
+                next,
+                zone,
+                &tokens,
+                watch,
+                next_check_at,
+                standing.written,
+                status,
+            )
+            .await
+            .map_err(&stop)
         }
         MailFromVerdict::GiveUp { reason } => {
             warn!(domain = %chain.domain, %reason, "MAIL FROM given up");

@@ -10,8 +10,8 @@ use super::steps::chain::{end, tombstone};
 use super::steps::outcomes::send;
 use super::steps::records::{self, wanted};
 use super::steps::schedules;
-use super::steps::sending::{heal, observe, report_conflicts};
 use super::steps::scope::skip;
+use super::steps::sending::{heal, observe, report_conflicts};
 use super::steps::zones::{find_usable, Usable};
 use super::{run_boxed, Context, Response, Stop};
 use crate::core::chain::{Chain, FollowUp};
@@ -159,7 +159,14 @@ async fn write_sending(cx: &Context<'_>, chain: &Chain, zone: &HostedZoneId) {
     let written = async {
         let plan = observe(cx, zone, domain).await?;
         let healed = heal(cx, zone, domain, plan).await?;
-        report_conflicts(cx, domain, chain.tenant_id.as_ref(), Some(zone), &healed.plan).await?;
+        report_conflicts(
+            cx,
+            domain,
+            chain.tenant_id.as_ref(),
+            Some(zone),
+            &healed.plan,
+        )
+        .await?;
         Ok::<_, crate::aws::AwsError>(healed)
     };
     match written.await {

@@ -12,19 +12,19 @@ use tracing::{info, warn};
 use super::steps::deferral::defer;
 use super::steps::outcomes::send;
 use super::steps::public_dns::{look_up, served_or_unknown};
+use super::steps::readiness::watch_again;
 use super::steps::records::{self, names, wanted};
 use super::steps::schedules;
 use super::steps::scope::skip;
+use super::steps::sending::{self, report_conflicts};
 use super::steps::zones::find;
 use super::{run_boxed, Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
-use super::steps::readiness::watch_again;
-use super::steps::sending::{self, report_conflicts};
 use crate::core::chain::{Chain, FollowUp, MailFromWatch};
-use crate::core::identity::{MailFromState, MailFromStatus};
 use crate::core::deferral::Deferred;
 use crate::core::handover::count;
 use crate::core::identity::DkimStatus;
+use crate::core::identity::{MailFromState, MailFromStatus};
 use crate::core::ids::{DomainName, HostedZoneId};
 use crate::core::outcome::{domain_orphaned, drift_repaired, reconcile_finished};
 use crate::core::reconcile::{
@@ -152,15 +152,13 @@ async fn reconcile_zones(
         .map(|(_, d)| d.clone())
         .collect();
     // MAIL FROM's states are read beside DKIM's, a hundred a call, when it is on.
-    let (states, mail_from_states) = tokio::try_join!(
-        cx.aws.ses.dkim_states(&wanted_domains),
-        async {
+    let (states, mail_from_states) =
+        tokio::try_join!(cx.aws.ses.dkim_states(&wanted_domains), async {
             match cx.settings.sending.mail_from.is_some() {
                 true => cx.aws.ses.mail_from_states(&wanted_domains).await,
                 false => Ok(Vec::new()),
             }
-        }
-    )?;
+        })?;
 
     for (done, (zone, domain)) in named.iter().enumerate() {
         // At least one zone per page, so a short timeout still makes progress.
@@ -364,7 +362,11 @@ async fn reconcile_sending(
     let plan = sending::observe(cx, zone, domain).await?;
     run.counts.sending.add(&plan);
     let wanted = cx.settings.sending.mail_from_name(domain);
-    if let Some(MailFromState::Set { domain: set, status }) = mail_from {
+    if let Some(MailFromState::Set {
+        domain: set,
+        status,
+    }) = mail_from
+    {
         let verified = Some(set) == wanted.as_ref() && *status == MailFromStatus::Success;
         run.counts.sending.mail_from_verified += u32::from(verified);
     }

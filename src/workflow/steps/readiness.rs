@@ -111,21 +111,36 @@ pub async fn after_verified(
         return Ok(verified);
     }
     let standing = stand(cx, chain, zone, true).await?;
-    let Some(mail_from) = setup.mail_from.as_ref().filter(|_| standing.plan.mail_from_usable())
+    let Some(mail_from) = setup
+        .mail_from
+        .as_ref()
+        .filter(|_| standing.plan.mail_from_usable())
     else {
         return conclude(cx, chain, zone, &standing, None).await;
     };
-    cx.aws
-        .ses
-        .set_mail_from_domain(&chain.domain, Some(mail_from))
-        .await?;
     let watch = MailFromWatch {
         set_at: cx.now,
         first_attempt: chain.attempt + 1,
         sets_again: 0,
     };
     let at = cx.now + cx.settings.policy.first_check_delay;
-    watch_again(cx, chain.next(), zone, tokens, watch, at, standing.written, None).await
+    // The next look is scheduled while SES is told: a redelivery meets both again.
+    let ((), answer) = tokio::try_join!(
+        cx.aws
+            .ses
+            .set_mail_from_domain(&chain.domain, Some(mail_from)),
+        watch_again(
+            cx,
+            chain.next(),
+            zone,
+            tokens,
+            watch,
+            at,
+            standing.written,
+            None
+        )
+    )?;
+    Ok(answer)
 }
 
 /// Schedule the next MAIL FROM look of `next`.
