@@ -16,6 +16,10 @@ A second tenant keeps its DNS outside AWS (`dnsMode` external): the function han
 its records over, the tenant "publishes" them at its own provider (the demo's DNS
 server on loopback, dnslib), the checks report what public DNS answers, and the
 domain reaches verified.
+Last, ready to send: the same function with MAIL_FROM_SUBDOMAIN=bounce and
+DMARC_POLICY=none writes the MAIL FROM MX, the SPF TXT and a DMARC record beside the
+CNAMEs, points SES at the MAIL FROM domain once DKIM is verified, and announces
+`Domain Ready to Send` when SES confirms it.
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ EVENT_FILE = ROOT / "events" / "custom-domain-registered.json"
 EXTERNAL_EVENT_FILE = ROOT / "events" / "custom-domain-registered-external.json"
 # A zone that was in the account before dkim-autopilot; no event ever names it.
 LEGACY_ZONE = "legacy-shop.com"
+# The domain that goes all the way to ready to send.
+READY_ZONE = "ready-shop.com"
 
 BOLD, DIM, GREEN, RESET = ("\033[1m", "\033[2m", "\033[32m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
 
@@ -218,10 +224,12 @@ def main() -> int:
         try:
             n = run(api, route53, scheduler, sqs, queue_url, zone_id, domain, sample)
             n = external_demo(api, scheduler, sqs, queue_url, tenant_dns, n + 1)
-            reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n + 1)
+            n = reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n + 1)
         finally:
             function.terminate()
             function.wait(timeout=10)
+    with open(log_path, "a") as log:
+        ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n + 1)
     print(f"\n{DIM}function logs (JSON, as CloudWatch would get them): {log_path.relative_to(ROOT)}{RESET}")
     return 0
 
@@ -332,7 +340,7 @@ def received(sqs, queue_url) -> list[dict]:
             sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
-def reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n) -> None:
+def reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, sample, n) -> int:
     """The rest of a domain's life: a reconcile onboards a zone no event named, and
     the next one heals a record deleted after verification."""
     step(n, f"A reconcile walks the account ({BOLD}Reconcile Requested{RESET}); nobody ever named {LEGACY_ZONE}")
@@ -394,6 +402,56 @@ def reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, samp
             extra = f"attempt {detail.get('attempt')}"
         print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain', '')}  {DIM}({extra}){RESET}")
     print(f"\n{GREEN}{LEGACY_ZONE} was onboarded by a reconcile, and its deleted record healed.{RESET}")
+    return n
+
+
+def ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n) -> None:
+    """Ready to send: MAIL FROM and DMARC beside DKIM, with the function restarted with
+    both features on (a deployment with MailFromSubdomain and DmarcPolicy set)."""
+    step(n, f"Ready to send: the function again, with MAIL_FROM_SUBDOMAIN=bounce and DMARC_POLICY=none")
+    zone_id = route53.create_hosted_zone(Name=READY_ZONE, CallerReference="demo-ready")["HostedZone"]["Id"].split("/")[-1]
+    api = RuntimeApi()
+    env = dict(env, AWS_LAMBDA_RUNTIME_API=api.address, MAIL_FROM_SUBDOMAIN="bounce", DMARC_POLICY="none")
+    function = subprocess.Popen([os.environ["DKIM_AUTOPILOT_BIN"]], env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        event = json.loads(EVENT_FILE.read_text())
+        event["id"] = str(uuid.uuid4())
+        event["detail"] = {"domain": READY_ZONE, "tenantId": "tenant-ready"}
+        answer = api.invoke(json.dumps(event))
+        print(f"     {READY_ZONE} onboarded: the function answered {GREEN}{answer['outcome']}{RESET}; zone {zone_id} now holds:")
+        sets = route53.list_resource_record_sets(HostedZoneId=zone_id)["ResourceRecordSets"]
+        shown = [s for s in sets if s["Type"] in ("CNAME", "MX", "TXT")]
+        width = max(len(s["Name"]) for s in shown)
+        for s in shown:
+            for value in s["ResourceRecords"]:
+                print(f"     {s['Name'].rstrip('.'):<{width}}  {s['Type']:<5}  {value['Value']}")
+        name = answer["followUp"]["scheduleName"]
+        while name:
+            n += 1
+            step(n, f"EventBridge Scheduler fires {name}")
+            schedule = scheduler.get_schedule(Name=name, GroupName=GROUP)
+            scheduler.delete_schedule(Name=name, GroupName=GROUP)
+            answer = api.invoke(schedule["Target"]["Input"])
+            outcome = answer["outcome"]
+            said = {"awaitingMailFrom": "DKIM verified; SES told to use bounce." + READY_ZONE + ", MAIL FROM watched",
+                    "readyToSend": "SES reports MAIL FROM Success"}.get(outcome, "")
+            print(f"     {said}; the function answered {GREEN}{outcome}{RESET}")
+            name = answer.get("followUp", {}).get("scheduleName") if outcome in ("waiting", "awaitingMailFrom") else None
+    finally:
+        function.terminate()
+        function.wait(timeout=10)
+    step(n + 1, "What a subscriber of the outcome events received")
+    for event in received(sqs, queue_url):
+        detail = event["detail"]
+        if detail.get("domain") != READY_ZONE:
+            continue
+        extra = ""
+        if "parts" in detail:
+            parts = detail["parts"]
+            extra = (f"MAIL FROM {parts['mailFrom']['status']} (MX {parts['mailFrom']['mx']}, SPF {parts['mailFrom']['spf']}), "
+                     f"DMARC {parts['dmarc']['state']}")
+        print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain')}  {DIM}({extra}){RESET}")
+    print(f"\n{GREEN}{READY_ZONE} is ready to send: DKIM, an SPF-aligned MAIL FROM domain and DMARC.{RESET}")
 
 
 def reconcile(api, scheduler, sample) -> dict:

@@ -57,6 +57,13 @@ fn every_captured_payload_of_every_kind_is_still_read() {
                 );
                 let kind_matches = match name.as_str() {
                     n if n.ends_with("await-zone") => matches!(f, FollowUp::AwaitingZone { .. }),
+                    n if n.ends_with("mail-from") => {
+                        matches!(f, FollowUp::AwaitingMailFrom { zone: Some(_), mail_from, .. }
+                            if mail_from.first_attempt == 3 && mail_from.sets_again == 1)
+                    }
+                    n if n.ends_with("mail-from-external") => {
+                        matches!(f, FollowUp::AwaitingMailFrom { zone: None, .. })
+                    }
                     n if n.ends_with("external") => matches!(f, FollowUp::HandedOver { .. }),
                     _ => matches!(f, FollowUp::Published { .. }),
                 };

@@ -184,7 +184,7 @@ OUTCOME_VALUES = {
     "published", "retryLater", "verified", "waiting", "restarted", "verificationFailed",
     "timedOut", "rejected", "ignored", "deferred", "deferralsExhausted", "failedInvocation",
     "skipped", "removed", "reconcileContinues", "reconcileFinished",
-    "handedOver", "awaitingRecords",
+    "handedOver", "awaitingRecords", "awaitingMailFrom", "readyToSend", "notReadyToSend",
 }
 
 # The outcome events' detail-types (src/core/outcome.rs).
@@ -192,7 +192,8 @@ OUTCOME_DETAIL_TYPES = [
     "DKIM Records Published", "DKIM Verified", "DKIM Verification Failed",
     "DKIM Verification Timed Out", "Domain Rejected", "Domain Skipped",
     "DKIM Drift Repaired", "Domain Orphaned", "DKIM Removed", "Reconcile Finished",
-    "DKIM Records Required", "DKIM Records Pending",
+    "DKIM Records Required", "DKIM Records Pending", "Domain Ready to Send",
+    "Domain Not Ready to Send", "Domain Records Conflict",
 ]
 
 # The recurring reconcile: the payload src/core/reconcile.rs reads (runId is the

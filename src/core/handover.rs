@@ -385,4 +385,81 @@ mod tests {
         ));
         assert!(!records_report_due(0, started, started));
     }
+
+    #[test]
+    fn sending_records_are_diagnosed_by_the_same_plan() {
+        use crate::core::sending::dmarc::{DmarcPolicy, DmarcSetup};
+        use crate::core::sending::mail_from::{MailFromSetup, MxFailureBehavior};
+        let setup = SendingSetup {
+            ses_region: "us-east-1".into(),
+            ttl: 300,
+            mail_from: Some(MailFromSetup {
+                subdomain: "bounce".into(),
+                on_mx_failure: MxFailureBehavior::UseDefaultValue,
+            }),
+            dmarc: Some(DmarcSetup {
+                policy: DmarcPolicy::None,
+                rua: Vec::new(),
+            }),
+        };
+        let domain = DomainName::parse("example.com").unwrap();
+        let set = |name: &str, record_type, value: &str| RecordSet {
+            name: name.into(),
+            record_type,
+            ttl: 60,
+            values: vec![value.into()],
+        };
+        let status = |checks: &[RecordCheck]| -> Vec<String> {
+            checks
+                .iter()
+                .map(|c| {
+                    serde_json::to_value(&c.status).unwrap()["status"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned()
+                })
+                .collect()
+        };
+        let nothing = diagnose_sending(&setup, &domain, &[], &[], None);
+        assert_eq!(status(&nothing), ["missing", "missing", "missing"]);
+        let foreign_mx = [set(
+            "bounce.example.com",
+            RecordType::Mx,
+            "10 mx.example.net.",
+        )];
+        let checks = diagnose_sending(&setup, &domain, &foreign_mx, &[], None);
+        assert_eq!(status(&checks), ["conflict", "missing", "missing"]);
+        assert_eq!(count(&checks).conflict, 1);
+        let served = [
+            set(
+                "bounce.example.com",
+                RecordType::Mx,
+                "10 feedback-smtp.us-east-1.amazonses.com.",
+            ),
+            set(
+                "bounce.example.com",
+                RecordType::Txt,
+                "\"v=spf1 include:amazonses.com ~all\"",
+            ),
+            set(
+                "_dmarc.example.com",
+                RecordType::Txt,
+                "\"v=DMARC1; p=reject\"",
+            ),
+        ];
+        let checks = diagnose_sending(&setup, &domain, &served, &[], None);
+        assert_eq!(status(&checks), ["present", "present", "present"]);
+        let weak = [set(
+            "_dmarc.example.com",
+            RecordType::Txt,
+            "\"v=DMARC1; rua=mailto:x@example.com\"",
+        )];
+        let failed = [FailedLookup {
+            name: "bounce.example.com".into(),
+            record_type: RecordType::Mx,
+            reason: "SERVFAIL".into(),
+        }];
+        let checks = diagnose_sending(&setup, &domain, &weak, &failed, None);
+        assert_eq!(status(&checks), ["couldNotCheck", "missing", "wrongValue"]);
+    }
 }

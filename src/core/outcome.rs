@@ -779,4 +779,63 @@ mod tests {
         assert!(json.get("tenantId").is_none() && json.get("tokens").is_none());
         assert_eq!(OutcomeKind::DomainRejected.detail_type(), "Domain Rejected");
     }
+
+    #[test]
+    fn sending_outcomes_tell_their_parts_and_dkim_only_repairs_keep_their_ids() {
+        let zone = HostedZoneId::parse("Z1").unwrap();
+        let tokens = DkimTokens::parse(&["a1", "b2", "c3"]).unwrap();
+        let domain = DomainName::parse("example.com").unwrap();
+        let restored = vec!["a1._domainkey.example.com".to_owned()];
+        let dkim_only = drift_repaired(&domain, &zone, &tokens, &restored, &[], "run-1");
+        assert!(!detail(&dkim_only)
+            .as_object()
+            .unwrap()
+            .contains_key("sendingRecords"));
+        let with_mx = drift_repaired(
+            &domain,
+            &zone,
+            &tokens,
+            &restored,
+            &["bounce.example.com MX".to_owned()],
+            "run-1",
+        );
+        assert_ne!(dkim_only.detail.outcome_id, with_mx.detail.outcome_id);
+        assert_eq!(
+            detail(&with_mx)["sendingRecords"][0],
+            "bounce.example.com MX"
+        );
+
+        let now = t("2026-11-27T05:00:00Z");
+        let parts =
+            json!({"dkim": {"status": "Success"}, "mailFrom": null, "dmarc": {"state": "present"}});
+        let ready = ready_to_send(&chain(), Some(&zone), parts.clone(), now);
+        assert_eq!(ready.kind.detail_type(), "Domain Ready to Send");
+        assert_eq!(detail(&ready)["parts"], parts);
+        assert_eq!(detail(&ready)["tenantId"], "t-1");
+        let again = ready_to_send(&chain().next(), Some(&zone), parts.clone(), now);
+        assert_eq!(
+            ready.detail.outcome_id, again.detail.outcome_id,
+            "once per chain"
+        );
+        let why = Reason::new("RecordsConflict", "in the way");
+        let not_ready = not_ready_to_send(&chain(), None, parts, why, now);
+        assert_eq!(detail(&not_ready)["reasonCode"], "RecordsConflict");
+        assert_ne!(not_ready.detail.outcome_id, ready.detail.outcome_id);
+
+        let conflict = Conflict {
+            name: "bounce.example.com".into(),
+            record_type: crate::core::sending::RecordType::Mx,
+            found: vec!["10 mx.example.net.".into()],
+            wanted: "10 feedback-smtp.us-east-1.amazonses.com".into(),
+        };
+        let event = records_conflict(&domain, None, Some(&zone), &conflict);
+        assert_eq!(event.kind.detail_type(), "Domain Records Conflict");
+        assert_eq!(detail(&event)["conflict"]["type"], "MX");
+        assert_eq!(detail(&event)["conflict"]["found"][0], "10 mx.example.net.");
+        let same = records_conflict(&domain, None, Some(&zone), &conflict);
+        assert_eq!(
+            event.detail.outcome_id, same.detail.outcome_id,
+            "seen again, same id"
+        );
+    }
 }

@@ -398,4 +398,65 @@ mod tests {
         assert_eq!(run_id_from("2026-11-28T00:00:00Z"), "2026-11-28T000000Z");
         assert_eq!(run_id_from("///"), "run");
     }
+
+    #[test]
+    fn mail_from_is_set_where_ses_uses_none_or_gave_up_and_the_mx_is_ours() {
+        use crate::core::sending::desired::SendingSetup;
+        use crate::core::sending::mail_from::{MailFromSetup, MxFailureBehavior};
+        use crate::core::sending::{RecordSet, RecordType};
+        let setup = SendingSetup {
+            ses_region: "us-east-1".into(),
+            ttl: 300,
+            mail_from: Some(MailFromSetup {
+                subdomain: "bounce".into(),
+                on_mx_failure: MxFailureBehavior::UseDefaultValue,
+            }),
+            dmarc: None,
+        };
+        let domain = DomainName::parse("example.com").unwrap();
+        let ours = setup.plan(&domain, &[], None);
+        let foreign = setup.plan(
+            &domain,
+            &[RecordSet {
+                name: "bounce.example.com".into(),
+                record_type: RecordType::Mx,
+                ttl: 300,
+                values: vec!["10 mx.example.net.".into()],
+            }],
+            None,
+        );
+        let wanted = Some("bounce.example.com");
+        let set = |status| MailFromState::Set {
+            domain: "bounce.example.com".into(),
+            status,
+        };
+        assert!(mail_from_needs_setting(&ours, None, wanted));
+        assert!(mail_from_needs_setting(
+            &ours,
+            Some(&MailFromState::NotSet),
+            wanted
+        ));
+        assert!(mail_from_needs_setting(
+            &ours,
+            Some(&set(MailFromStatus::Failed)),
+            wanted
+        ));
+        for looking in [
+            MailFromStatus::Pending,
+            MailFromStatus::TemporaryFailure,
+            MailFromStatus::Success,
+        ] {
+            assert!(!mail_from_needs_setting(&ours, Some(&set(looking)), wanted));
+        }
+        let elsewhere = MailFromState::Set {
+            domain: "mail.example.com".into(),
+            status: MailFromStatus::Success,
+        };
+        assert!(mail_from_needs_setting(&ours, Some(&elsewhere), wanted));
+        assert!(
+            !mail_from_needs_setting(&foreign, None, wanted),
+            "never over a foreign MX"
+        );
+        assert!(!mail_from_needs_setting(&ours, None, None), "MAIL FROM off");
+    }
 }

@@ -14,6 +14,7 @@ use super::steps::scope::skip;
 use super::steps::sending::{heal, observe, report_conflicts};
 use super::steps::zones::{find_usable, Usable};
 use super::{run_boxed, Context, Response, Stop};
+use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
 use crate::core::ids::HostedZoneId;
 use crate::core::outcome::{records_published, timed_out, Reason};
@@ -22,6 +23,7 @@ use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::request::{DnsMode, OnboardRequest};
 use crate::core::schedule::ScheduleName;
 use crate::core::scope::Skip;
+use crate::core::sending::desired::SendingPlan;
 use crate::core::work::Work;
 use crate::core::zone::ZoneProblem;
 
@@ -100,12 +102,12 @@ pub async fn look_for_zone_again(
 async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<Response, Stop> {
     let stop = Stop::about(&chain.domain, chain.tenant_id.as_ref());
     let domain = chain.domain.clone();
-    let tokens = cx
-        .aws
-        .ses
-        .verify_domain_dkim(&domain)
-        .await
-        .map_err(&stop)?;
+    // The sending names are read while SES is asked for tokens: neither needs the other.
+    let (tokens, sending) = tokio::join!(
+        cx.aws.ses.verify_domain_dkim(&domain),
+        observe_sending(cx, &zone, &domain)
+    );
+    let tokens = tokens.map_err(&stop)?;
     let records = wanted(cx, &domain, &tokens);
     let follow_up = FollowUp::Published {
         chain: chain.clone(),
@@ -118,7 +120,7 @@ async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<R
     let (written, scheduled, ()) = tokio::join!(
         records::apply(cx, &zone, &changes, "Easy DKIM records"),
         schedules::follow_up(cx, &follow_up, first_check_at),
-        write_sending(cx, &chain, &zone),
+        write_sending(cx, &chain, &zone, sending),
     );
     if let (Err(write_error), Ok(follow_up_ref)) = (&written, &scheduled) {
         if !write_error.transient && !follow_up_ref.already_scheduled {
@@ -148,17 +150,33 @@ async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<R
     })
 }
 
+/// What the sending names hold, when the sending records are on.
+async fn observe_sending(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    domain: &crate::core::ids::DomainName,
+) -> Option<Result<SendingPlan, AwsError>> {
+    match cx.settings.sending.is_on() {
+        true => Some(observe(cx, zone, domain).await),
+        false => None,
+    }
+}
+
 /// The MAIL FROM and DMARC records, when on: written now so SES and receivers find
 /// them early; conflicts are reported. A failure here is only logged: DKIM goes on,
 /// and the look that sees DKIM verified heals these records again.
-async fn write_sending(cx: &Context<'_>, chain: &Chain, zone: &HostedZoneId) {
-    if !cx.settings.sending.is_on() {
+async fn write_sending(
+    cx: &Context<'_>,
+    chain: &Chain,
+    zone: &HostedZoneId,
+    observed: Option<Result<SendingPlan, AwsError>>,
+) {
+    let Some(observed) = observed else {
         return;
-    }
+    };
     let domain = &chain.domain;
     let written = async {
-        let plan = observe(cx, zone, domain).await?;
-        let healed = heal(cx, zone, domain, plan).await?;
+        let healed = heal(cx, zone, domain, observed?).await?;
         report_conflicts(
             cx,
             domain,
@@ -167,7 +185,7 @@ async fn write_sending(cx: &Context<'_>, chain: &Chain, zone: &HostedZoneId) {
             &healed.plan,
         )
         .await?;
-        Ok::<_, crate::aws::AwsError>(healed)
+        Ok::<_, AwsError>(healed)
     };
     match written.await {
         Ok(healed) => {

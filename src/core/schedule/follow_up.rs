@@ -339,4 +339,84 @@ mod tests {
             .to_string()
             .contains("stage \"verify\""));
     }
+
+    #[test]
+    fn a_mail_from_look_is_written_and_read_back_in_each_mode() {
+        let watch = MailFromWatch {
+            set_at: started() + chrono::TimeDelta::minutes(20),
+            first_attempt: 3,
+            sets_again: 1,
+        };
+        for zone in [Some(HostedZoneId::parse("Z1").unwrap()), None] {
+            let look = FollowUp::AwaitingMailFrom {
+                chain: Chain {
+                    attempt: 4,
+                    ..chain()
+                },
+                zone: zone.clone(),
+                tokens: tokens(),
+                mail_from: watch.clone(),
+            };
+            let text = look.to_input();
+            assert!(text.contains(r#""stage":"mailFrom""#), "{text}");
+            assert!(
+                text.contains(r#""mailFromFirstAttempt":3,"mailFromSetsAgain":1"#),
+                "{text}"
+            );
+            assert_eq!(text.contains("dnsMode"), zone.is_none(), "{text}");
+            assert_eq!(read_back(&text), look);
+        }
+        assert_eq!(watch.look(3), 1);
+        assert_eq!(watch.look(5), 3);
+    }
+
+    #[test]
+    fn mail_from_fields_belong_to_the_mail_from_stage_only() {
+        let base = json!({"schema": "dkim-autopilot/follow-up", "version": 1,
+            "domain": "example.com", "hostedZoneId": "Z1", "attempt": 4,
+            "onboardingStartedAt": "2026-11-27T04:30:00Z", "tokens": ["a1", "b2", "c3"]});
+        let with = |extra: serde_json::Value| {
+            let mut v = base.clone();
+            for (k, x) in extra.as_object().unwrap() {
+                v[k] = x.clone();
+            }
+            parse(v).map(|_| ()).map_err(|e| e.to_string())
+        };
+        let refused = [
+            (
+                json!({"stage": "verify", "mailFromSetAt": "2026-11-27T05:00:00Z"}),
+                "mailFromSetAt",
+            ),
+            (json!({"stage": "mailFrom"}), "mailFromSetAt"),
+            (
+                json!({"stage": "mailFrom", "mailFromSetAt": "2026-11-27T05:00:00Z",
+                    "mailFromFirstAttempt": 5}),
+                "mailFromFirstAttempt",
+            ),
+            (
+                json!({"stage": "mailFrom", "mailFromSetAt": "2026-11-27T05:00:00Z",
+                    "mailFromFirstAttempt": 0}),
+                "mailFromFirstAttempt",
+            ),
+            (
+                json!({"stage": "mailFrom", "mailFromSetAt": "2026-11-27T05:00:00Z",
+                    "mailFromFirstAttempt": 3, "dnsMode": "external"}),
+                "dnsMode",
+            ),
+            (
+                json!({"stage": "mailFrom", "mailFromSetAt": "2026-11-27T05:00:00Z",
+                    "mailFromFirstAttempt": 3, "tokens": []}),
+                "tokens",
+            ),
+        ];
+        for (extra, field) in refused {
+            let err = with(extra.clone()).expect_err(&extra.to_string());
+            assert!(err.contains(field), "{extra}: {err}");
+        }
+        assert!(with(
+            json!({"stage": "mailFrom", "mailFromSetAt": "2026-11-27T05:00:00Z",
+            "mailFromFirstAttempt": 3})
+        )
+        .is_ok());
+    }
 }
