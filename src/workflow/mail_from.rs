@@ -70,39 +70,32 @@ pub async fn check(
     info!(domain = %chain.domain, attempt = chain.attempt, mail_from_status = status.map(|s| s.as_str()), verdict = ?verdict, "MAIL FROM check");
     let zone = zone.as_ref();
     match verdict {
-        MailFromVerdict::Done => {
-            let standing = stand(cx, &chain, zone, false).await.map_err(&stop)?;
+        MailFromVerdict::Done | MailFromVerdict::GiveUp { .. } => {
+            if let MailFromVerdict::GiveUp { reason } = &verdict {
+                warn!(domain = %chain.domain, %reason, "MAIL FROM given up");
+            }
+            // A chain that gives up says again what stands in the way.
+            let report = verdict != MailFromVerdict::Done;
+            let standing = stand(cx, &chain, zone, report).await.map_err(&stop)?;
             conclude(cx, &chain, zone, &standing, status)
                 .await
                 .map_err(&stop)
         }
-        MailFromVerdict::KeepWaiting { next_check_at } => {
-            let standing = stand(cx, &chain, zone, false).await.map_err(&stop)?;
-            let next = chain.next();
-            watch_again(
-                cx,
-                next,
-                zone,
-                &tokens,
-                watch,
-                next_check_at,
-                standing.written,
-                status,
-            )
-            .await
-            .map_err(&stop)
-        }
-        MailFromVerdict::SetAgain { next_check_at } => {
-            let (standing, ()) = tokio::try_join!(
-                stand(cx, &chain, zone, false),
-                ses.set_mail_from_domain(&chain.domain, Some(setup))
-            )
+        MailFromVerdict::KeepWaiting { next_check_at }
+        | MailFromVerdict::SetAgain { next_check_at } => {
+            let set_again = matches!(verdict, MailFromVerdict::SetAgain { .. });
+            let (standing, ()) = tokio::try_join!(stand(cx, &chain, zone, false), async {
+                match set_again {
+                    true => ses.set_mail_from_domain(&chain.domain, Some(setup)).await,
+                    false => Ok(()),
+                }
+            })
             .map_err(&stop)?;
             let watch = MailFromWatch {
-                sets_again: watch.sets_again + 1,
+                sets_again: watch.sets_again + u32::from(set_again),
                 ..watch
             };
-            let next = chain.next();
+            let (next, written) = (chain.next(), standing.written);
             watch_again(
                 cx,
                 next,
@@ -110,18 +103,11 @@ pub async fn check(
                 &tokens,
                 watch,
                 next_check_at,
-                standing.written,
+                written,
                 status,
             )
             .await
             .map_err(&stop)
-        }
-        MailFromVerdict::GiveUp { reason } => {
-            warn!(domain = %chain.domain, %reason, "MAIL FROM given up");
-            let standing = stand(cx, &chain, zone, true).await.map_err(&stop)?;
-            conclude(cx, &chain, zone, &standing, status)
-                .await
-                .map_err(&stop)
         }
     }
 }

@@ -222,15 +222,8 @@ async fn create_zone_with(name: &str, private: bool) -> String {
 
 /// Every CNAME in a zone, name → value, without trailing dots.
 pub async fn cnames(zone_id: &str) -> BTreeMap<String, String> {
-    let client = aws_sdk_route53::Client::new(sdk_config().await);
-    let output = client
-        .list_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .send()
+    record_sets(zone_id)
         .await
-        .expect("list records");
-    output
-        .resource_record_sets()
         .iter()
         .filter(|s| s.r#type() == &RrType::Cname)
         .map(|s| {
@@ -243,6 +236,18 @@ pub async fn cnames(zone_id: &str) -> BTreeMap<String, String> {
             )
         })
         .collect()
+}
+
+/// Every record set of a zone, as Route 53 lists them.
+async fn record_sets(zone_id: &str) -> Vec<aws_sdk_route53::types::ResourceRecordSet> {
+    let client = aws_sdk_route53::Client::new(sdk_config().await);
+    let output = client
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .expect("list records");
+    output.resource_record_sets().to_vec()
 }
 
 /// Add or change one CNAME, as a person (or another tool) would.
@@ -296,15 +301,8 @@ pub async fn put_record_set(zone_id: &str, name: &str, rtype: RrType, values: &[
 /// The values of the set of type `rtype` at exactly `name`, as Route 53 holds them
 /// (empty when there is none).
 pub async fn record_values(zone_id: &str, name: &str, rtype: RrType) -> Vec<String> {
-    let client = aws_sdk_route53::Client::new(sdk_config().await);
-    let output = client
-        .list_resource_record_sets()
-        .hosted_zone_id(zone_id)
-        .send()
+    record_sets(zone_id)
         .await
-        .expect("list records");
-    output
-        .resource_record_sets()
         .iter()
         .filter(|s| s.r#type() == &rtype && s.name().trim_end_matches('.') == name)
         .flat_map(|s| s.resource_records().iter().map(|r| r.value().to_owned()))
