@@ -61,12 +61,17 @@ pub async fn handle(
         ),
         Err(err) => ("failedInvocation", Some(err.0.code.clone()), None),
     };
+    let reconcile = match &result {
+        Ok(Response::ReconcileFinished { counts, .. }) => Some(counts),
+        _ => None,
+    };
     let metrics = InvocationMetrics {
         function_name: &event.context.env_config.function_name,
         outcome,
         reason_code: reason_code.as_deref(),
         calls: aws.calls.snapshot().since(&calls_before),
         seconds_to_verification,
+        reconcile,
         at: Utc::now(),
     };
     write_metrics(&metrics);

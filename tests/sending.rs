@@ -321,11 +321,23 @@ async fn drift_of_each_record_after_ready_is_repaired_and_ready_is_not_said_agai
         (json!(1), json!(1), json!(1)),
         "{dry}"
     );
-    assert!(dry["planned"]
+    let planned = dry["planned"]["domains"]
         .as_array()
+        .or(dry["planned"].as_array())
         .unwrap()
         .iter()
-        .any(|p| p["action"] == "repairSending" && p["domain"] == domain.as_str()));
+        .find(|p| p["action"] == "repairSending" && p["domain"] == domain.as_str())
+        .cloned()
+        .unwrap_or_else(|| panic!("repairSending planned: {dry}"));
+    assert_eq!(
+        planned["records"],
+        json!([
+            format!("bounce.{domain} MX"),
+            format!("bounce.{domain} TXT"),
+            format!("_dmarc.{domain} TXT")
+        ]),
+        "{dry}"
+    );
     assert_eq!(real["counts"]["sending"]["mxWritten"], 1, "{real}");
     assert_eq!(record_values(&zone, &bounce, RrType::Mx).await, [SES_MX]);
     assert_eq!(record_values(&zone, &bounce, RrType::Txt).await, [OUR_SPF]);
@@ -357,7 +369,16 @@ async fn drift_of_each_record_after_ready_is_repaired_and_ready_is_not_said_agai
     let again = reconcile_to_the_end(&api, false).await;
     assert_eq!(again["counts"]["sending"]["mxWritten"], 0, "{again}");
     assert_eq!(again["counts"]["sending"]["mailFromVerified"], 1, "{again}");
-    stop_and_read_stdout(function).await;
+    // AND each finished run left its counts as metrics (the dashboard's reconcile widget)
+    let stdout = stop_and_read_stdout(function).await;
+    let runs: Vec<Value> = support::runtime_api::metric_documents(&stdout)
+        .into_iter()
+        .filter(|d| d.get("ReconcileZonesSeen").is_some())
+        .collect();
+    assert_eq!(runs.len(), 3, "one per finished run: {stdout}");
+    assert!(runs
+        .iter()
+        .all(|d| d["ReconcileZonesSeen"].as_u64() >= Some(1)));
 }
 
 #[tokio::test]

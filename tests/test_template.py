@@ -752,6 +752,109 @@ def check_sending_settings(tpl: dict) -> list[str]:
     return problems
 
 
+METRICS_SOURCE = ROOT / "src" / "core" / "metrics.rs"
+# What AWS documents for the two other namespaces the dashboard shows
+# (Lambda: "Working with Lambda function metrics"; SQS: "Available CloudWatch
+# metrics for Amazon SQS"), and the one dimension each widget uses.
+LAMBDA_METRICS = {"Invocations", "Errors", "Throttles", "Duration", "ConcurrentExecutions",
+                  "DeadLetterErrors", "DestinationDeliveryFailures", "AsyncEventAge",
+                  "AsyncEventsReceived", "AsyncEventsDropped"}
+SQS_METRICS = {"ApproximateNumberOfMessagesVisible", "ApproximateAgeOfOldestMessage",
+               "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible",
+               "NumberOfMessagesSent", "NumberOfMessagesReceived", "NumberOfMessagesDeleted",
+               "NumberOfEmptyReceives", "SentMessageSize"}
+
+
+def emitted_metrics() -> tuple[set[str], set[frozenset[str]]]:
+    """The metric names and dimension sets the function writes (src/core/metrics.rs)."""
+    text = METRICS_SOURCE.read_text()
+    names = set(re.findall(r'metric\("(\w+)"', text)) | set(re.findall(r'\("(Reconcile\w+)", counts', text))
+    dims = {frozenset(re.findall(r'"(\w+)"', group)) for group in re.findall(r'json!\(\[("[^\]]*)\]\)', text)}
+    return names, dims
+
+
+def dashboard_body(res: dict) -> Any:
+    props = res["Dashboard"]["Properties"]
+    return json.loads(props["DashboardBody"])
+
+
+def check_dashboard(tpl: dict) -> list[str]:
+    """The dashboard exists unless turned off, is made by scripts/dashboard.py, parses
+    as a dashboard, and shows only metrics that exist: the function's own (held
+    against src/core/metrics.rs, dimensions included) and documented AWS ones, of
+    this stack's function and queues."""
+    problems = []
+    names, dim_sets = emitted_metrics()
+    for flag in ("true", "false"):
+        r = Resolver(tpl, EnableDashboard=flag)
+        res = r.resources()
+        if (flag == "true") != ("Dashboard" in res):
+            problems.append(f"EnableDashboard={flag}: dashboard {'missing' if flag == 'true' else 'created'}")
+    r = Resolver(tpl)
+    res = r.resources()
+    if "Dashboard" not in res:
+        return problems + ["no dashboard by default"]
+    try:
+        body = dashboard_body(res)
+    except (json.JSONDecodeError, TypeError, KeyError) as err:
+        return problems + [f"dashboard body does not parse: {err}"]
+    widgets = body.get("widgets") if isinstance(body, dict) else None
+    if not isinstance(widgets, list) or not widgets:
+        return problems + ["dashboard body has no widgets list"]
+    function = f"{STACK}-dkim-autopilot"
+    queues = {f"<GetAtt {n}.QueueName>" for n, rr in res.items() if rr["Type"] == "AWS::SQS::Queue"}
+    shown_queues = set()
+    for i, w in enumerate(widgets):
+        if not isinstance(w, dict) or "type" not in w or not isinstance(w.get("properties"), dict):
+            problems.append(f"widget {i} lacks a type or properties")
+            continue
+        for m in w["properties"].get("metrics", []):
+            if isinstance(m[0], dict):
+                expression = m[0].get("expression", "")
+                found = re.findall(r'\{(\w+),([\w,]+)\} MetricName=\\?"(\w+)\\?"', expression)
+                if not found:
+                    problems.append(f"widget {i}: expression without a metric: {expression!r}")
+                for ns, dims, name in found:
+                    if ns != "DkimAutopilot" or name not in names or frozenset(dims.split(",")) not in dim_sets:
+                        problems.append(f"widget {i}: {ns} {name} by {dims} is not emitted")
+                    if f'FunctionName=\"{function}\"' not in expression and f'FunctionName="{function}"' not in expression:
+                        problems.append(f"widget {i}: expression not held to this function: {expression!r}")
+                continue
+            ns, name = m[0], m[1]
+            pairs = [x for x in m[2:] if not isinstance(x, dict)]
+            dims = dict(zip(pairs[::2], pairs[1::2]))
+            if ns == "DkimAutopilot":
+                if name not in names:
+                    problems.append(f"widget {i}: DkimAutopilot metric {name} is not emitted")
+                if frozenset(dims) not in dim_sets:
+                    problems.append(f"widget {i}: {name} by {sorted(dims)} is not a dimension set emitted")
+                if dims.get("FunctionName") != function:
+                    problems.append(f"widget {i}: {name} of {dims.get('FunctionName')!r}, not this function")
+            elif ns == "AWS/Lambda":
+                if name not in LAMBDA_METRICS or dims != {"FunctionName": function}:
+                    problems.append(f"widget {i}: AWS/Lambda {name} by {dims} is not this function's documented metric")
+            elif ns == "AWS/SQS":
+                if name not in SQS_METRICS or set(dims) != {"QueueName"} or dims["QueueName"] not in queues:
+                    problems.append(f"widget {i}: AWS/SQS {name} by {dims} is not a documented metric of a stack queue")
+                shown_queues.add(dims.get("QueueName"))
+            else:
+                problems.append(f"widget {i}: namespace {ns}")
+    if queues - shown_queues:
+        problems.append(f"queues not on the dashboard: {sorted(queues - shown_queues)}")
+    return problems
+
+
+def check_dashboard_generated(text: str) -> list[str]:
+    """The body in template.yaml is exactly what scripts/dashboard.py makes."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import dashboard  # noqa: E402
+
+    found = dashboard.current(text)
+    if found is None:
+        return ["template.yaml has no dashboard body markers"]
+    return [] if found == dashboard.block() else ["dashboard body differs from scripts/dashboard.py: run it with --write"]
+
+
 def check_scheduler_scoped(tpl: dict) -> list[str]:
     problems = []
     for scen, kw in SCENARIOS.items():
@@ -1372,6 +1475,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_route53_role,
     check_sending_batches,
     check_sending_settings,
+    check_dashboard,
 ]
 
 
@@ -1383,6 +1487,12 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
 @pytest.mark.parametrize("check", SEMANTIC_CHECKS, ids=lambda c: c.__name__)
 def test_template(check):
     assert check(load()) == []
+
+
+def test_dashboard_is_made_by_its_one_definition():
+    assert check_dashboard_generated(template_text()) == []
+    edited = template_text().replace('"Seconds from onboarding to verification"', '"Time to verify"')
+    assert check_dashboard_generated(edited) != []
 
 
 def test_wildcard_resources_are_commented():
@@ -1990,6 +2100,34 @@ def _sending_statement(t: dict) -> dict:
     raise KeyError("Route53ChangeSendingRecordsOnly")
 
 
+def _dashboard_text(t: dict) -> str:
+    return t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0]
+
+
+def _set_dashboard_text(t: dict, text: str) -> None:
+    t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"][0] = text
+
+
+def m_dashboard_renamed_metric(t):
+    _set_dashboard_text(t, _dashboard_text(t).replace("SecondsToVerification", "SecondsToVerify"))
+
+
+def m_dashboard_undocumented_lambda_metric(t):
+    _set_dashboard_text(t, _dashboard_text(t).replace("ConcurrentExecutions", "Concurrency"))
+
+
+def m_dashboard_renamed_search_metric(t):
+    _set_dashboard_text(t, _dashboard_text(t).replace('MetricName=\\"Outcomes\\"', 'MetricName=\\"Outcome\\"'))
+
+
+def m_dashboard_not_json(t):
+    _set_dashboard_text(t, _dashboard_text(t).replace('"widgets"', "widgets", 1))
+
+
+def m_dashboard_always(t):
+    del t["Resources"]["Dashboard"]["Condition"]
+
+
 def m_sending_upsert(t):
     cond = _sending_statement(t)["Fn::If"][1]["Condition"]
     cond["ForAllValues:StringEquals"]["route53:ChangeResourceRecordSetsActions"].append("UPSERT")
@@ -2040,6 +2178,11 @@ def m_rua_rule_missing(t):
 
 
 MUTATIONS: list[tuple[Callable, Callable]] = [
+    (m_dashboard_renamed_metric, check_dashboard),
+    (m_dashboard_undocumented_lambda_metric, check_dashboard),
+    (m_dashboard_renamed_search_metric, check_dashboard),
+    (m_dashboard_not_json, check_dashboard),
+    (m_dashboard_always, check_dashboard),
     (m_sending_upsert, check_route53),
     (m_sending_any_name, check_sending_batches),
     (m_sending_also_domainkey, check_sending_batches),

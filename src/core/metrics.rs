@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
+use super::reconcile::ReconcileCounts;
+
 pub const NAMESPACE: &str = "DkimAutopilot";
 
 /// The AWS services the function calls, for per-service counts.
@@ -74,6 +76,8 @@ pub struct InvocationMetrics<'a> {
     pub reason_code: Option<&'a str>,
     pub calls: CallCounts,
     pub seconds_to_verification: Option<i64>,
+    /// A reconcile run that finished with this invocation: its counts.
+    pub reconcile: Option<&'a ReconcileCounts>,
     pub at: DateTime<Utc>,
 }
 
@@ -103,6 +107,9 @@ impl InvocationMetrics<'_> {
             ]),
         );
         let mut documents = vec![Value::Object(root)];
+        if let Some(counts) = self.reconcile {
+            documents.push(self.reconcile_document(counts));
+        }
         for service in Service::ALL {
             let throttles = self.calls.throttles(service);
             if throttles > 0 {
@@ -118,6 +125,31 @@ impl InvocationMetrics<'_> {
             }
         }
         documents
+    }
+
+    /// One document per finished run: what the dashboard's reconcile widget shows.
+    fn reconcile_document(&self, counts: &ReconcileCounts) -> Value {
+        let values = [
+            ("ReconcileZonesSeen", counts.zones_seen),
+            ("ReconcileOnboarded", counts.onboarded),
+            ("ReconcileRepaired", counts.repaired),
+            ("ReconcileOrphaned", counts.orphaned),
+            ("ReconcileSkipped", counts.skipped),
+        ];
+        let mut document = Map::new();
+        document.insert("FunctionName".into(), json!(self.function_name));
+        for (name, value) in values {
+            document.insert(name.into(), json!(value));
+        }
+        let metrics = values
+            .iter()
+            .map(|(name, _)| metric(name, "Count"))
+            .collect();
+        document.insert(
+            "_aws".into(),
+            self.metadata(vec![directive(vec![json!(["FunctionName"])], metrics)]),
+        );
+        Value::Object(document)
     }
 
     fn metadata(&self, directives: Vec<Value>) -> Value {
@@ -171,6 +203,7 @@ mod tests {
             reason_code: None,
             calls,
             seconds_to_verification: None,
+            reconcile: None,
             at: at(),
         }
         .documents();
@@ -197,6 +230,7 @@ mod tests {
             reason_code: Some("Throttling"),
             calls,
             seconds_to_verification: Some(930),
+            reconcile: None,
             at: at(),
         }
         .documents();
@@ -223,5 +257,39 @@ mod tests {
         after.add(Service::Scheduler, 2, 1);
         let delta = after.since(&before);
         assert_eq!((delta.calls(), delta.throttles(Service::Scheduler)), (2, 1));
+    }
+
+    #[test]
+    fn a_finished_reconcile_reports_its_counts_as_metrics() {
+        let counts = ReconcileCounts {
+            zones_seen: 310,
+            onboarded: 8,
+            repaired: 1,
+            orphaned: 2,
+            skipped: 10,
+            ..ReconcileCounts::default()
+        };
+        let docs = InvocationMetrics {
+            function_name: "f",
+            outcome: "reconcileFinished",
+            reason_code: None,
+            calls: CallCounts::default(),
+            seconds_to_verification: None,
+            reconcile: Some(&counts),
+            at: at(),
+        }
+        .documents();
+        assert_eq!(docs.len(), 2);
+        docs.iter().for_each(assert_valid_emf);
+        let run = &docs[1];
+        assert_eq!(run["ReconcileZonesSeen"], 310);
+        assert_eq!(run["ReconcileOnboarded"], 8);
+        assert_eq!(run["ReconcileRepaired"], 1);
+        assert_eq!(run["ReconcileOrphaned"], 2);
+        assert_eq!(run["ReconcileSkipped"], 10);
+        assert_eq!(
+            run["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["FunctionName"]])
+        );
     }
 }

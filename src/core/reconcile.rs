@@ -151,6 +151,9 @@ pub fn mail_from_needs_setting(
 pub struct Planned {
     pub action: String,
     pub domain: String,
+    /// The sending records it would write (`name TYPE`); absent for DKIM's actions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub records: Vec<String>,
 }
 
 /// A run of the reconcile, at some point of its way through the account.
@@ -189,10 +192,16 @@ impl ReconcileRun {
 
     /// Note what a dry run would do, up to the cap.
     pub fn plan_note(&mut self, action: &str, domain: &str) {
+        self.plan_records(action, domain, Vec::new());
+    }
+
+    /// `plan_note`, naming the records the action would write.
+    pub fn plan_records(&mut self, action: &str, domain: &str, records: Vec<String>) {
         if self.dry_run && self.planned.len() < DRY_RUN_LIST_CAP {
             self.planned.push(Planned {
                 action: action.to_owned(),
                 domain: domain.to_owned(),
+                records,
             });
         }
     }

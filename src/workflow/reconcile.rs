@@ -375,10 +375,15 @@ async fn reconcile_sending(
     run.counts.sending.mail_from_set += u32::from(set_mail_from);
     if run.dry_run {
         if !plan.is_empty() {
-            run.plan_note("repairSending", domain.as_str());
+            run.plan_records("repairSending", domain.as_str(), plan.written());
         }
         if set_mail_from {
-            run.plan_note("setMailFrom", domain.as_str());
+            let mail_from = wanted.map(|name| format!("{name} MAIL FROM"));
+            run.plan_records(
+                "setMailFrom",
+                domain.as_str(),
+                mail_from.into_iter().collect(),
+            );
         }
         return Ok(());
     }
