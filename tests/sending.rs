@@ -179,6 +179,49 @@ async fn a_foreign_mx_is_a_conflict_and_dkim_still_verifies() {
 }
 
 #[tokio::test]
+async fn mail_from_is_never_set_again_over_a_foreign_mx() {
+    // GIVEN a chain watching MAIL FROM, then the tenant's own mail host replaces
+    // SES's MX and SES gives up (Failed)
+    ensure_shared_resources().await;
+    let api = RuntimeApi::start().await;
+    let function = api.spawn_function(&sending_env(&[]));
+    let domain = unique_domain("send-mx-later");
+    let zone = create_zone(&domain).await;
+    api.invoke(&onboard_event(&domain)).await.expect("onboard");
+    assert_eq!(
+        fire_look(&api, &domain, 1).await["outcome"],
+        "awaitingMailFrom"
+    );
+    let bounce = format!("bounce.{domain}");
+    put_record(&zone, &bounce, RrType::Mx, "10 mx.tenant.example.").await;
+    force_mail_from_status(&domain, Some("Failed")).await;
+    let set_before = setting_calls(&domain).await;
+
+    // WHEN the next MAIL FROM look runs
+    let answer = fire_look(&api, &domain, 2).await;
+
+    // THEN SES is not asked again, the chain ends not ready, and the MX stays theirs
+    assert_eq!(answer["outcome"], "notReadyToSend", "{answer}");
+    assert_eq!(answer["reasonCode"], "RecordsConflict", "{answer}");
+    assert_eq!(setting_calls(&domain).await, set_before);
+    assert_eq!(
+        record_values(&zone, &bounce, RrType::Mx).await,
+        ["10 mx.tenant.example."]
+    );
+    assert!(schedule(&follow_up(&domain, 3)).await.is_none());
+    stop_and_read_stdout(function).await;
+}
+
+/// How many `SetIdentityMailFromDomain` calls named `domain` so far.
+async fn setting_calls(domain: &str) -> usize {
+    calls_naming("ses", domain)
+        .await
+        .iter()
+        .filter(|c| c["action"] == "SetIdentityMailFromDomain")
+        .count()
+}
+
+#[tokio::test]
 async fn a_foreign_spf_is_left_and_reported_and_the_mx_still_goes_in() {
     // GIVEN another SPF policy at the MAIL FROM name
     ensure_shared_resources().await;

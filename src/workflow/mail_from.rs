@@ -84,13 +84,18 @@ pub async fn check(
         MailFromVerdict::KeepWaiting { next_check_at }
         | MailFromVerdict::SetAgain { next_check_at } => {
             let set_again = matches!(verdict, MailFromVerdict::SetAgain { .. });
-            let (standing, ()) = tokio::try_join!(stand(cx, &chain, zone, false), async {
-                match set_again {
-                    true => ses.set_mail_from_domain(&chain.domain, Some(setup)).await,
-                    false => Ok(()),
+            let standing = stand(cx, &chain, zone, set_again).await.map_err(&stop)?;
+            if set_again {
+                // Someone else's MX may stand there by now: never point SES at it.
+                if !standing.plan.mail_from_usable() {
+                    return conclude(cx, &chain, zone, &standing, status)
+                        .await
+                        .map_err(&stop);
                 }
-            })
-            .map_err(&stop)?;
+                ses.set_mail_from_domain(&chain.domain, Some(setup))
+                    .await
+                    .map_err(&stop)?;
+            }
             let watch = MailFromWatch {
                 sets_again: watch.sets_again + u32::from(set_again),
                 ..watch
