@@ -229,7 +229,8 @@ def main() -> int:
             function.terminate()
             function.wait(timeout=10)
     with open(log_path, "a") as log:
-        ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n + 1)
+        n = ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n + 1)
+    fleet_demo(env, n + 1)
     print(f"\n{DIM}function logs (JSON, as CloudWatch would get them): {log_path.relative_to(ROOT)}{RESET}")
     return 0
 
@@ -405,7 +406,7 @@ def reconcile_demo(api, route53, scheduler, sqs, queue_url, legacy_zone_id, samp
     return n
 
 
-def ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n) -> None:
+def ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n) -> int:
     """Ready to send: MAIL FROM and DMARC beside DKIM, with the function restarted with
     both features on (a deployment with MailFromSubdomain and DmarcPolicy set)."""
     step(n, f"Ready to send: the function again, with MAIL_FROM_SUBDOMAIN=bounce and DMARC_POLICY=none")
@@ -452,6 +453,17 @@ def ready_demo(env, log, route53, scheduler, sqs, queue_url, sample, n) -> None:
                      f"DMARC {parts['dmarc']['state']}")
         print(f"     {BOLD}{event['detail-type']}{RESET}  {detail.get('domain')}  {DIM}({extra}){RESET}")
     print(f"\n{GREEN}{READY_ZONE} is ready to send: DKIM, an SPF-aligned MAIL FROM domain and DMARC.{RESET}")
+    return n + 1
+
+
+def fleet_demo(env: dict, n: int) -> None:
+    """What an operator sees of all of it, read-only: `dkimctl status`, with the
+    function's settings (here its environment; in AWS, `--function <name>`)."""
+    step(n, f"An operator looks at the fleet: {BOLD}dkimctl status{RESET} (reads only)")
+    ctl_env = {k: v for k, v in env.items() if not k.startswith("AWS_LAMBDA")}
+    subprocess.run([os.environ["DKIMCTL_BIN"], "status"], env=ctl_env, check=True)
+    step(n + 1, f"And what a reconcile would change now: {BOLD}dkimctl plan{RESET}")
+    subprocess.run([os.environ["DKIMCTL_BIN"], "plan"], env=ctl_env, check=True)
 
 
 def reconcile(api, scheduler, sample) -> dict:

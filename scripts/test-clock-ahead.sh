@@ -19,7 +19,7 @@ ensure_faketime
 
 echo "==> building the tests (real clock)" >&2
 mapfile -t binaries < <(
-    cargo test --locked --no-run --message-format=json 2>/dev/null |
+    cargo test --locked --features cli --no-run --message-format=json 2>/dev/null |
         "$VENV/bin/python" -c '
 import json, sys
 for line in sys.stdin:

@@ -46,40 +46,6 @@ async fn run_to_the_end(aws: &Aws, settings: &Settings, first: &str) -> (Value, 
     panic!("the reconcile did not finish in 200 pages")
 }
 
-async fn ses() -> aws_sdk_ses::Client {
-    aws_sdk_ses::Client::new(sdk_config().await)
-}
-
-/// An identity with its tokens, as someone (or an earlier run) created it.
-async fn identity(domain: &str) -> Vec<String> {
-    ses()
-        .await
-        .verify_domain_dkim()
-        .domain(domain)
-        .send()
-        .await
-        .unwrap()
-        .dkim_tokens()
-        .to_vec()
-}
-
-/// A zone whose domain SES has verified: identity and its three records.
-async fn verified(label: &str) -> (String, String, Vec<String>) {
-    let domain = unique_domain(label);
-    let zone = create_zone(&domain).await;
-    let tokens = identity(&domain).await;
-    for t in &tokens {
-        put_cname(
-            &zone,
-            &format!("{t}._domainkey.{domain}"),
-            &format!("{t}.dkim.amazonses.com"),
-        )
-        .await;
-    }
-    assert_eq!(dkim_state(&domain).await["status"], "Success");
-    (domain, zone, tokens)
-}
-
 async fn tag_zone(zone: &str, key: &str, value: &str) {
     aws_sdk_route53::Client::new(sdk_config().await)
         .change_tags_for_resource()

@@ -1,4 +1,5 @@
-//! Amazon EventBridge: publish outcome events for other systems to act on.
+//! Amazon EventBridge: publish outcome events for other systems to act on, and put an
+//! operator's requests on the inbound bus.
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 
@@ -24,13 +25,35 @@ impl Events {
     }
 
     pub async fn publish(&self, event: &OutcomeEvent) -> Result<(), AwsError> {
-        const OP: &str = "events:PutEvents";
         let entry = PutEventsRequestEntry::builder()
             .source(EVENT_SOURCE)
             .detail_type(event.kind.detail_type())
             .detail(event.detail_json())
             .set_event_bus_name(self.bus.clone())
             .build();
+        self.put(entry).await.map(|_| ())
+    }
+
+    /// An operator's request (`dkimctl`) on the bus the function's inbound rules
+    /// watch, as an application would send it; returns the event's id.
+    pub async fn request(
+        &self,
+        bus: &str,
+        source: &str,
+        detail_type: &str,
+        detail: String,
+    ) -> Result<String, AwsError> {
+        let entry = PutEventsRequestEntry::builder()
+            .source(source)
+            .detail_type(detail_type)
+            .detail(detail)
+            .event_bus_name(bus)
+            .build();
+        self.put(entry).await
+    }
+
+    async fn put(&self, entry: PutEventsRequestEntry) -> Result<String, AwsError> {
+        const OP: &str = "events:PutEvents";
         let output = self
             .client
             .put_events()
@@ -55,6 +78,11 @@ impl Events {
                 code,
             });
         }
-        Ok(())
+        Ok(output
+            .entries()
+            .first()
+            .and_then(|e| e.event_id())
+            .unwrap_or_default()
+            .to_owned())
     }
 }

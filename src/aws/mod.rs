@@ -32,6 +32,13 @@ impl Aws {
     /// may be reached through a role (`ROUTE53_ROLE_ARN`) in another account.
     pub async fn from_env(settings: &Settings) -> Self {
         let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::from_config(&shared, settings).await
+    }
+
+    /// The same from a configuration already loaded (the operator's command picks its
+    /// own region and profile).
+    pub async fn from_config(shared: &aws_config::SdkConfig, settings: &Settings) -> Self {
+        let shared = shared.clone();
         let mut ses_config = aws_sdk_ses::config::Builder::from(&shared);
         if let Some(region) = &settings.ses_region {
             ses_config = ses_config.region(aws_sdk_ses::config::Region::new(region.clone()));

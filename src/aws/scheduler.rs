@@ -7,7 +7,9 @@ use aws_sdk_scheduler::types::{
 use chrono::{DateTime, Utc};
 
 use super::error::AwsError;
-use crate::core::schedule::{at_expression, is_valid_at_expression, ScheduleName};
+use crate::core::schedule::{
+    at_expression, is_valid_at_expression, parse_at_expression, ScheduleName,
+};
 use crate::core::tombstone::SCHEDULER_MAX_EVENT_AGE;
 
 #[derive(Debug, Clone)]
@@ -113,9 +115,19 @@ impl Scheduler {
         group: &str,
         prefix: &str,
     ) -> Result<Vec<String>, AwsError> {
-        const OP: &str = "scheduler:ListSchedules";
         // AWS holds NamePrefix to the rule for names; the emulator takes anything.
-        ScheduleName::parse(prefix).map_err(|e| AwsError::invalid_input(OP, e))?;
+        ScheduleName::parse(prefix)
+            .map_err(|e| AwsError::invalid_input("scheduler:ListSchedules", e))?;
+        self.names(group, Some(prefix)).await
+    }
+
+    /// Every schedule name in `group`, a hundred per call.
+    pub async fn all_names(&self, group: &str) -> Result<Vec<String>, AwsError> {
+        self.names(group, None).await
+    }
+
+    async fn names(&self, group: &str, prefix: Option<&str>) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "scheduler:ListSchedules";
         let mut names = Vec::new();
         let mut next_token: Option<String> = None;
         loop {
@@ -123,7 +135,7 @@ impl Scheduler {
                 .client
                 .list_schedules()
                 .group_name(group)
-                .name_prefix(prefix)
+                .set_name_prefix(prefix.map(str::to_owned))
                 .max_results(100)
                 .set_next_token(next_token.take())
                 .send()
@@ -148,16 +160,38 @@ impl Scheduler {
         name: &ScheduleName,
         group: &str,
     ) -> Result<Option<String>, AwsError> {
+        let found = self.get(name.as_str(), group).await?;
+        Ok(found.and_then(|s| s.target().and_then(|t| t.input()).map(str::to_owned)))
+    }
+
+    /// When a one-time schedule fires next; `None` when it is gone. `ListSchedules`
+    /// does not return the expression, so this is one `GetSchedule` per schedule.
+    pub async fn next_run(
+        &self,
+        name: &str,
+        group: &str,
+    ) -> Result<Option<DateTime<Utc>>, AwsError> {
+        let found = self.get(name, group).await?;
+        Ok(found.and_then(|s| s.schedule_expression().and_then(parse_at_expression)))
+    }
+
+    /// `GetSchedule`; `None` when no such schedule exists.
+    async fn get(
+        &self,
+        name: &str,
+        group: &str,
+    ) -> Result<Option<aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput>, AwsError>
+    {
         const OP: &str = "scheduler:GetSchedule";
         match self
             .client
             .get_schedule()
-            .name(name.as_str())
+            .name(name)
             .group_name(group)
             .send()
             .await
         {
-            Ok(output) => Ok(output.target().and_then(|t| t.input()).map(str::to_owned)),
+            Ok(output) => Ok(Some(output)),
             Err(e) => {
                 let err = AwsError::from_sdk(OP, e);
                 if err.is_code("ResourceNotFoundException") {

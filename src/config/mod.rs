@@ -84,13 +84,32 @@ impl Settings {
     }
 
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(lookup, true)
+    }
+
+    /// The settings an operator's command reads with (`dkimctl`): the same variables
+    /// and rules, except that it never creates a schedule, so `SCHEDULER_ROLE_ARN` is
+    /// checked when given and never required (empty when absent).
+    pub fn for_operator(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::parse(lookup, false)
+    }
+
+    fn parse(
+        lookup: impl Fn(&str) -> Option<String>,
+        needs_scheduler_role: bool,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| {
             lookup(name)
                 .map(|v| v.trim().to_owned())
                 .filter(|v| !v.is_empty())
         };
-        let scheduler_role_arn = required(&get, &SCHEDULER_ROLE_ARN)?;
-        check_arn(SCHEDULER_ROLE_ARN.name, &scheduler_role_arn, "iam", "role/")?;
+        let scheduler_role_arn = match (needs_scheduler_role, get(SCHEDULER_ROLE_ARN.name)) {
+            (false, None) => String::new(),
+            _ => required(&get, &SCHEDULER_ROLE_ARN)?,
+        };
+        if !scheduler_role_arn.is_empty() {
+            check_arn(SCHEDULER_ROLE_ARN.name, &scheduler_role_arn, "iam", "role/")?;
+        }
         let scheduler_dead_letter_arn = optional(&get, &SCHEDULER_DEAD_LETTER_ARN);
         if let Some(arn) = &scheduler_dead_letter_arn {
             check_arn(SCHEDULER_DEAD_LETTER_ARN.name, arn, "sqs", "")?;
@@ -377,6 +396,33 @@ mod tests {
         "arn:aws:iam::123456789012:role/dkim-scheduler",
     );
     const REGION: (&str, &str) = ("AWS_REGION", "eu-west-1");
+
+    #[test]
+    fn an_operator_reads_without_the_scheduler_role_but_never_with_a_bad_one() {
+        let lookup = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let s = Settings::for_operator(lookup(&[REGION])).unwrap();
+        assert_eq!(s.scheduler_role_arn, "");
+        assert_eq!(s.schedule_group, "dkim-autopilot");
+        let err = Settings::from_lookup(lookup(&[REGION])).unwrap_err();
+        assert_eq!(
+            err.variable, "SCHEDULER_ROLE_ARN",
+            "the function still needs it"
+        );
+        let bad = Settings::for_operator(lookup(&[REGION, ("SCHEDULER_ROLE_ARN", "role")]));
+        assert_eq!(bad.unwrap_err().variable, "SCHEDULER_ROLE_ARN");
+        let bad = Settings::for_operator(lookup(&[REGION, ("DKIM_RECORD_TTL", "0")]));
+        assert_eq!(
+            bad.unwrap_err().variable,
+            "DKIM_RECORD_TTL",
+            "the same rules apply"
+        );
+    }
 
     #[test]
     fn defaults_apply_when_only_the_required_setting_is_given() {

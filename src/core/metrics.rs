@@ -62,6 +62,10 @@ impl CallCounts {
         self.calls.iter().sum()
     }
 
+    pub fn calls_of(&self, service: Service) -> u64 {
+        self.calls[service as usize]
+    }
+
     pub fn throttles(&self, service: Service) -> u64 {
         self.throttles[service as usize]
     }

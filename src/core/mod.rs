@@ -18,6 +18,7 @@ pub mod request;
 pub mod schedule;
 pub mod scope;
 pub mod sending;
+pub mod status;
 pub mod tombstone;
 pub mod work;
 pub mod zone;

@@ -12,13 +12,11 @@ use super::steps::outcomes::send;
 use super::steps::public_dns;
 use super::steps::records::wanted;
 use super::steps::schedules;
-use super::steps::sending::organisational_dmarc;
+use super::steps::sending;
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
-use crate::core::handover::{
-    count, diagnose_sending, records_report_due, FailedLookup, HandedOverRecord, RecordCheck,
-};
+use crate::core::handover::{count, records_report_due, HandedOverRecord, RecordCheck};
 use crate::core::identity::DkimStatus;
 use crate::core::outcome::{records_pending, records_required};
 use crate::core::policy::Verdict;
@@ -179,47 +177,14 @@ async fn restart(
 async fn look_up(cx: &Context<'_>, chain: &Chain, tokens: &DkimTokens) -> Vec<RecordCheck> {
     let domain = &chain.domain;
     let dkim = wanted(cx, domain, tokens);
-    let ((mut checks, slowest_ms), sending) =
-        tokio::join!(public_dns::look_up(cx, &dkim), sending_checks(cx, domain));
+    let ((mut checks, slowest_ms), sending) = tokio::join!(
+        public_dns::look_up(cx, &dkim),
+        sending::in_public_dns(cx, domain)
+    );
     checks.extend(sending);
     let counts = count(&checks);
     info!(domain = %chain.domain, present = counts.present, missing = counts.missing, wrong_value = counts.wrong_value, could_not_check = counts.could_not_check, slowest_ms, "DKIM records looked up in public DNS");
     checks
-}
-
-/// The MAIL FROM and DMARC records in public DNS, when on, judged by the same plan as
-/// the Route 53 path. The organisational domain's DMARC record is looked up too; a
-/// failed lookup makes the DMARC record "could not check".
-async fn sending_checks(
-    cx: &Context<'_>,
-    domain: &crate::core::ids::DomainName,
-) -> Vec<RecordCheck> {
-    let setup = &cx.settings.sending;
-    if !setup.is_on() {
-        return Vec::new();
-    }
-    let ((sets, mut failed), org) = tokio::join!(
-        public_dns::sending_sets(cx, domain),
-        organisational_dmarc(cx, domain, false)
-    );
-    let org = match org {
-        Ok(org) => org,
-        Err(err) => {
-            for record in setup
-                .wanted(domain)
-                .iter()
-                .filter(|r| r.name.starts_with("_dmarc."))
-            {
-                failed.push(FailedLookup {
-                    name: record.name.clone(),
-                    record_type: record.record_type,
-                    reason: err.message.clone(),
-                });
-            }
-            None
-        }
-    };
-    diagnose_sending(setup, domain, &sets, &failed, org)
 }
 
 /// `DKIM Records Required`: the records the tenant must publish for these tokens.

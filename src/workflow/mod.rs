@@ -8,6 +8,7 @@
 //! | hand the records to a tenant, and check that chain | `handover.rs` | `Domain Registered` with `dnsMode` external (or auto without a zone) |
 //! | offboard a domain | `offboard.rs` | `Domain Deregistered`, `deleteDomain` |
 //! | reconcile the account, a page at a time | `reconcile.rs` | the recurring schedule, `Reconcile Requested` |
+//! | look at the fleet and the reconcile's plan, writing nothing | `fleet.rs` | `dkimctl status`, `dkimctl plan` |
 //!
 //! Steps several use cases share live in `steps/`, one module per subject (schedules,
 //! DNS record changes, outcome events, zones, the scope gate, chains, deferral, public
@@ -16,6 +17,7 @@
 //! which also puts every piece of work through the scope gate first.
 
 pub mod check;
+pub mod fleet;
 pub mod handover;
 pub mod mail_from;
 pub mod offboard;

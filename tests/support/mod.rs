@@ -188,6 +188,35 @@ pub fn unique_domain(label: &str) -> String {
     format!("{label}-{}-{n}-{nanos:x}.com", std::process::id())
 }
 
+/// An identity with its tokens, as someone (or an earlier run) created it.
+pub async fn identity(domain: &str) -> Vec<String> {
+    aws_sdk_ses::Client::new(sdk_config().await)
+        .verify_domain_dkim()
+        .domain(domain)
+        .send()
+        .await
+        .unwrap()
+        .dkim_tokens()
+        .to_vec()
+}
+
+/// A zone whose domain SES has verified: identity and its three records.
+pub async fn verified(label: &str) -> (String, String, Vec<String>) {
+    let domain = unique_domain(label);
+    let zone = create_zone(&domain).await;
+    let tokens = identity(&domain).await;
+    for t in &tokens {
+        put_cname(
+            &zone,
+            &format!("{t}._domainkey.{domain}"),
+            &format!("{t}.dkim.amazonses.com"),
+        )
+        .await;
+    }
+    assert_eq!(dkim_state(&domain).await["status"], "Success");
+    (domain, zone, tokens)
+}
+
 pub async fn create_zone(name: &str) -> String {
     create_zone_with(name, false).await
 }

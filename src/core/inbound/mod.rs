@@ -44,6 +44,44 @@ pub enum Invocation {
     },
 }
 
+/// An operator's request (`dkimctl`) read as the function will read it once the bus
+/// delivers it: the same rules, before anything is sent. Also holds `source` and `bus`
+/// to the rules of the template's parameters and of `PutEvents`.
+pub fn check_request(
+    bus: &str,
+    source: &str,
+    detail_type: &str,
+    detail: &Value,
+) -> Result<Invocation, Rejection> {
+    let bus_ok = (1..=256).contains(&bus.len())
+        && bus
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/.-_".contains(&b));
+    if !bus_ok {
+        return Err(Rejection::invalid_event(
+            "bus",
+            format!("\"{bus}\" must be an event bus name: 1 to 256 of A-Z a-z 0-9 / . - _"),
+        ));
+    }
+    let source_ok = (1..=256).contains(&source.len())
+        && !source.starts_with("aws.")
+        && source
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if !source_ok {
+        return Err(Rejection::invalid_event(
+            "source",
+            format!("\"{source}\" must be 1 to 256 of A-Z a-z 0-9 . _ - and not start with \"aws.\" (EventBridge keeps those for AWS)"),
+        ));
+    }
+    let envelope = serde_json::json!({
+        "version": "0", "id": "", "detail-type": detail_type, "source": source,
+        "account": "", "time": "1970-01-01T00:00:00Z", "region": "", "resources": [],
+        "detail": detail,
+    });
+    parse_eventbridge(envelope)
+}
+
 /// Read the raw invocation payload.
 pub fn parse_invocation(raw: &str) -> Result<Invocation, Rejection> {
     if raw.len() > MAX_PAYLOAD_BYTES {
@@ -107,6 +145,48 @@ mod tests {
     use super::test_support::*;
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_operators_request_is_read_by_the_same_rules_before_it_is_sent() {
+        let onboard = check_request(
+            "default",
+            "my.saas.onboarding",
+            CUSTOM_DETAIL_TYPE,
+            &json!({"domain": "Example.COM", "tenantId": "t-1", "dnsMode": "external"}),
+        );
+        let Ok(Invocation::Onboard(request)) = onboard else {
+            panic!("{onboard:?}")
+        };
+        assert_eq!(request.domain.as_str(), "example.com");
+        let dry = check_request("b", "s", RECONCILE_DETAIL_TYPE, &json!({"dryRun": true}));
+        assert!(
+            matches!(dry, Ok(Invocation::Reconcile(run)) if run.dry_run && run.run_id.is_none())
+        );
+        for (bus, source, detail, rule) in [
+            (
+                "default",
+                "my.saas",
+                json!({"domain": "-bad-.com"}),
+                "\"-bad-.com\"",
+            ),
+            (
+                "default",
+                "my.saas",
+                json!({"domain": "a.com", "dnsMode": "dns"}),
+                "`detail.dnsMode`",
+            ),
+            (
+                "default",
+                "aws.events",
+                json!({"domain": "a.com"}),
+                "`source`",
+            ),
+            ("no spaces", "my.saas", json!({"domain": "a.com"}), "`bus`"),
+        ] {
+            let err = check_request(bus, source, CUSTOM_DETAIL_TYPE, &detail).unwrap_err();
+            assert!(err.to_string().contains(rule), "{rule}: {err}");
+        }
+    }
 
     #[test]
     fn malformed_events_name_the_field_and_the_rule() {

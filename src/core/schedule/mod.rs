@@ -20,8 +20,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 pub use names::{
-    at_expression, is_valid_at_expression, owned_schedules, round_up_to_second, ScheduleName,
-    OFFBOARDED_SUFFIX,
+    at_expression, is_valid_at_expression, owned_schedules, parse_at_expression,
+    round_up_to_second, ScheduleName, OFFBOARDED_SUFFIX,
 };
 
 use super::chain::FollowUp;

@@ -136,6 +136,15 @@ pub fn at_expression(when: DateTime<Utc>) -> String {
     )
 }
 
+/// The instant of an `at(yyyy-mm-ddThh:mm:ss)` expression, read in UTC (as this
+/// function writes them: no `ScheduleExpressionTimezone`); `None` for any other shape.
+pub fn parse_at_expression(expression: &str) -> Option<DateTime<Utc>> {
+    let inner = expression.strip_prefix("at(")?.strip_suffix(')')?;
+    chrono::NaiveDateTime::parse_from_str(inner, "%Y-%m-%dT%H:%M:%S")
+        .ok()
+        .map(|t| t.and_utc())
+}
+
 /// Checks an expression against Scheduler's `at()` grammar; the emulator accepts anything.
 pub fn is_valid_at_expression(expression: &str) -> bool {
     expression
@@ -351,6 +360,9 @@ mod tests {
             .unwrap()
             .to_utc();
         assert_eq!(at_expression(exact), "at(2026-11-27T04:35:00)");
+        assert_eq!(parse_at_expression(&at_expression(exact)), Some(exact));
+        assert_eq!(parse_at_expression("rate(5 minutes)"), None);
+        assert_eq!(parse_at_expression("at(2026-11-27 04:35:00)"), None);
         assert!(is_valid_at_expression(&at_expression(t)));
         for bad in [
             "at(2026-11-27 04:35:00)",

@@ -9,7 +9,9 @@ use tracing::{info, warn};
 
 use super::super::Context;
 use super::outcomes::send;
+use super::public_dns;
 use crate::aws::AwsError;
+use crate::core::handover::{diagnose_sending, FailedLookup, RecordCheck};
 use crate::core::ids::{DomainName, HostedZoneId, TenantId};
 use crate::core::outcome::records_conflict;
 use crate::core::sending::desired::SendingPlan;
@@ -217,4 +219,36 @@ fn describe(changes: &[Change]) -> Vec<String> {
         }
     }
     names
+}
+
+/// The MAIL FROM and DMARC records in public DNS, when on, judged by the same plan as
+/// the Route 53 path. The organisational domain's DMARC record is looked up too; a
+/// failed lookup makes the DMARC record "could not check".
+pub async fn in_public_dns(cx: &Context<'_>, domain: &DomainName) -> Vec<RecordCheck> {
+    let setup = &cx.settings.sending;
+    if !setup.is_on() {
+        return Vec::new();
+    }
+    let ((sets, mut failed), org) = tokio::join!(
+        public_dns::sending_sets(cx, domain),
+        organisational_dmarc(cx, domain, false)
+    );
+    let org = match org {
+        Ok(org) => org,
+        Err(err) => {
+            for record in setup
+                .wanted(domain)
+                .iter()
+                .filter(|r| r.name.starts_with("_dmarc."))
+            {
+                failed.push(FailedLookup {
+                    name: record.name.clone(),
+                    record_type: record.record_type,
+                    reason: err.message.clone(),
+                });
+            }
+            None
+        }
+    };
+    diagnose_sending(setup, domain, &sets, &failed, org)
 }

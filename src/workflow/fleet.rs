@@ -1,0 +1,367 @@
+//! Look at the fleet, write nothing: the story behind `dkimctl status` and
+//! `dkimctl plan`. Find the domains (every public zone in scope and every SES domain
+//! identity in scope, or only the domains named), read what can be read in batches
+//! (tags ten zones a call, DKIM and MAIL FROM states a hundred identities a call, the
+//! schedule group's names a hundred a call), then each domain's records, its
+//! follow-up's next check, and what the reconcile's own planner would do about it.
+
+use tracing::warn;
+
+use super::steps::public_dns::{look_up, served_or_unknown};
+use super::steps::records::{read, wanted};
+use super::steps::sending::{self, organisational_dmarc};
+use super::steps::zones::{find_usable, Usable};
+use super::Context;
+use crate::aws::AwsError;
+use crate::core::handover::{diagnose_sending, RecordCheck};
+use crate::core::identity::{DkimState, DkimStatus, MailFromState};
+use crate::core::ids::{DomainName, HostedZoneId};
+use crate::core::reconcile::{mail_from_needs_setting, plan_zone, Observed, ZoneAction};
+use crate::core::schedule::{owned_schedules, ScheduleName};
+use crate::core::scope::{opted_out, Skip};
+use crate::core::status::{
+    judge, next_check, zone_record_checks, DomainStatus, FollowUpStatus, MailFromView, Observation,
+    PlannedChange, RecordsHome,
+};
+
+/// `ListHostedZones` returns at most 100 zones per call.
+const ZONES_PER_LISTING: i32 = 100;
+
+/// Where one domain was found, before anything else is read.
+enum Place {
+    Zone(HostedZoneId),
+    HandedOver,
+    Skipped(Skip),
+}
+
+/// Told after each domain is done: (done, of how many).
+pub type Progress<'p> = &'p dyn Fn(usize, usize);
+
+/// The status of every domain in scope (`named` empty) or of the domains named, in
+/// the order found (zones first, then identities with no zone here).
+pub async fn observe(
+    cx: &Context<'_>,
+    named: &[DomainName],
+    progress: Progress<'_>,
+) -> Result<Vec<DomainStatus>, AwsError> {
+    let places = match named.is_empty() {
+        true => every_domain(cx).await?,
+        false => named_domains(cx, named).await?,
+    };
+    let domains: Vec<DomainName> = places.iter().map(|(d, _)| d.clone()).collect();
+    let mail_from_on = cx.settings.sending.mail_from.is_some();
+    let (states, mail_from_states, schedules) = tokio::try_join!(
+        cx.aws.ses.dkim_states(&domains),
+        async {
+            match mail_from_on {
+                true => cx.aws.ses.mail_from_states(&domains).await,
+                false => Ok(Vec::new()),
+            }
+        },
+        cx.aws.scheduler.all_names(&cx.settings.schedule_group),
+    )?;
+    let mut statuses = Vec::with_capacity(places.len());
+    for (done, ((domain, place), (_, state))) in places.iter().zip(&states).enumerate() {
+        let mail_from = mail_from_states
+            .iter()
+            .find(|(d, _)| d == domain)
+            .map(|(_, s)| s);
+        let status = match place {
+            Place::Skipped(skip) => skipped(domain, state, skip),
+            _ => one_domain(cx, domain, place, state, mail_from, &schedules).await?,
+        };
+        statuses.push(status);
+        progress(done + 1, places.len());
+    }
+    Ok(statuses)
+}
+
+/// Every public zone the scope allows (not tagged off), named by its domain; then the
+/// SES domain identities in scope that no zone here holds: handed over, or orphans.
+async fn every_domain(cx: &Context<'_>) -> Result<Vec<(DomainName, Place)>, AwsError> {
+    let mut zones = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let (listed, next) = cx
+            .aws
+            .route53
+            .zones_page(marker.as_deref(), ZONES_PER_LISTING)
+            .await?;
+        zones.extend(
+            listed
+                .into_iter()
+                .filter(|z| !z.private && cx.settings.scope.allows_zone(&z.id)),
+        );
+        match next {
+            Some(next) => marker = Some(next),
+            None => break,
+        }
+    }
+    let ids: Vec<HostedZoneId> = zones.iter().map(|z| z.id.clone()).collect();
+    let tags = cx.aws.route53.zone_tags(&ids).await?;
+    let tagged_off = |id: &HostedZoneId| {
+        tags.iter().any(|(zone, pairs)| {
+            zone == id && opted_out(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        })
+    };
+    let mut places: Vec<(DomainName, Place)> = zones
+        .iter()
+        .filter(|z| !tagged_off(&z.id))
+        .filter_map(|z| DomainName::parse(&z.name).ok().map(|d| (d, z.id.clone())))
+        .filter(|(d, _)| cx.settings.scope.check(d).is_ok())
+        .map(|(d, id)| (d, Place::Zone(id)))
+        .collect();
+    let mut token: Option<String> = None;
+    loop {
+        let (identities, next) = cx.aws.ses.domain_identities_page(token.as_deref()).await?;
+        for identity in identities {
+            let Ok(domain) = DomainName::parse(&identity) else {
+                continue;
+            };
+            if places.iter().any(|(d, _)| *d == domain) || cx.settings.scope.check(&domain).is_err()
+            {
+                continue;
+            }
+            // Below a zone of this account (`shop.example.com` in `example.com`)?
+            let place = match find_usable(cx, &domain, None).await? {
+                Ok(Usable::Yes(zone)) => Place::Zone(zone.id),
+                Ok(Usable::Skipped(..)) => continue,
+                Err(_) => Place::HandedOver,
+            };
+            places.push((domain, place));
+        }
+        match next {
+            Some(next) => token = Some(next),
+            None => return Ok(places),
+        }
+    }
+}
+
+/// The domains named, each through the scope gate and to its zone, as onboarding
+/// finds it.
+async fn named_domains(
+    cx: &Context<'_>,
+    named: &[DomainName],
+) -> Result<Vec<(DomainName, Place)>, AwsError> {
+    let mut places = Vec::with_capacity(named.len());
+    for domain in named {
+        let place = match cx.settings.scope.check(domain) {
+            Err(skip) => Place::Skipped(skip),
+            Ok(()) => match find_usable(cx, domain, None).await? {
+                Ok(Usable::Yes(zone)) => Place::Zone(zone.id),
+                Ok(Usable::Skipped(_, skip)) => Place::Skipped(skip),
+                Err(_) => Place::HandedOver,
+            },
+        };
+        places.push((domain.clone(), place));
+    }
+    Ok(places)
+}
+
+fn skipped(domain: &DomainName, state: &DkimState, skip: &Skip) -> DomainStatus {
+    judge(Observation {
+        domain: domain.to_string(),
+        records_home: RecordsHome::Skipped {
+            reason: skip.to_string(),
+        },
+        dkim_status: state.status,
+        dkim_records: Vec::new(),
+        follow_up: None,
+        mail_from: None,
+        sending_records: Vec::new(),
+        plan: PlannedChange {
+            action: "skip",
+            records: Vec::new(),
+            reason: Some(skip.to_string()),
+        },
+    })
+}
+
+/// One domain's records, follow-up and plan.
+async fn one_domain(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    place: &Place,
+    state: &DkimState,
+    mail_from: Option<&MailFromState>,
+    schedule_names: &[String],
+) -> Result<DomainStatus, AwsError> {
+    let follow_up = follow_up(cx, domain, schedule_names).await?;
+    let chain_running = follow_up
+        .as_ref()
+        .is_some_and(|f| f.offboarded || !f.schedules.is_empty());
+    let wanted = state
+        .tokens
+        .as_ref()
+        .map(|t| wanted(cx, domain, t))
+        .unwrap_or_default();
+    let verified = state.status == DkimStatus::Success;
+    let mail_from_view = cx
+        .settings
+        .sending
+        .mail_from
+        .is_some()
+        .then(|| MailFromView::of(mail_from));
+    let (records_home, dkim_records, sending_records, plan) = match place {
+        Place::Zone(zone) => {
+            let found = match wanted.is_empty() {
+                true => Vec::new(),
+                false => read(cx, zone, domain).await?,
+            };
+            let action = plan_zone(Observed {
+                status: state.status,
+                tokens: state.tokens.as_ref(),
+                chain_running,
+                records: verified.then_some(found.as_slice()),
+                wanted: &wanted,
+            });
+            let (sending_records, mut plan) =
+                zone_sending(cx, zone, domain, mail_from, chain_running).await?;
+            if !verified {
+                // A reconcile looks at sending records only once DKIM is verified.
+                plan = None;
+            }
+            let home = RecordsHome::Route53 {
+                hosted_zone_id: zone.to_string(),
+            };
+            let planned = plan.unwrap_or_else(|| planned(&action));
+            (
+                home,
+                zone_record_checks(&wanted, &found),
+                sending_records,
+                planned,
+            )
+        }
+        _ => {
+            let (checks, _) = look_up(cx, &wanted).await;
+            // Not an orphan while a chain watches it or public DNS serves (or cannot
+            // tell about) its records: the reconcile's own test.
+            let elsewhere = chain_running || (verified && served_or_unknown(&checks));
+            let plan = PlannedChange {
+                action: if elsewhere { "handedOver" } else { "orphaned" },
+                records: Vec::new(),
+                reason: (!elsewhere).then(|| {
+                    match cx.settings.delete_orphaned_identities {
+                        true => "no zone here, no chain, records not served: the reconcile deletes the identity (DELETE_ORPHANED_IDENTITIES)",
+                        false => "no zone here, no chain, records not served: the reconcile reports it",
+                    }
+                    .to_owned()
+                }),
+            };
+            let sending_records = sending::in_public_dns(cx, domain).await;
+            (RecordsHome::HandedOver, checks, sending_records, plan)
+        }
+    };
+    Ok(judge(Observation {
+        domain: domain.to_string(),
+        records_home,
+        dkim_status: state.status,
+        dkim_records,
+        follow_up,
+        mail_from: mail_from_view,
+        sending_records,
+        plan,
+    }))
+}
+
+/// The zone's sending records judged, and the reconcile's sending plan for a verified
+/// domain (`None`: nothing to do there).
+async fn zone_sending(
+    cx: &Context<'_>,
+    zone: &HostedZoneId,
+    domain: &DomainName,
+    mail_from: Option<&MailFromState>,
+    chain_running: bool,
+) -> Result<(Vec<RecordCheck>, Option<PlannedChange>), AwsError> {
+    let setup = &cx.settings.sending;
+    if !setup.is_on() {
+        return Ok((Vec::new(), None));
+    }
+    let (sets, org) = tokio::try_join!(
+        sending::read(cx, zone, domain),
+        organisational_dmarc(cx, domain, true)
+    )?;
+    let checks = diagnose_sending(setup, domain, &sets, &[], org.clone());
+    let plan = setup.plan(domain, &sets, org);
+    let wanted = setup.mail_from_name(domain);
+    let planned = if !plan.is_empty() {
+        Some(PlannedChange {
+            action: "repairSending",
+            records: plan.written(),
+            reason: None,
+        })
+    } else if mail_from_needs_setting(&plan, mail_from, wanted.as_deref()) && !chain_running {
+        Some(PlannedChange {
+            action: "setMailFrom",
+            records: wanted
+                .map(|n| format!("{n} MAIL FROM"))
+                .into_iter()
+                .collect(),
+            reason: None,
+        })
+    } else {
+        None
+    };
+    Ok((checks, planned))
+}
+
+/// The reconcile's action in the plan's words, with the records it would write.
+fn planned(action: &ZoneAction) -> PlannedChange {
+    let records = match action {
+        ZoneAction::RepairDrift(repair) => repair
+            .upserts
+            .iter()
+            .map(|r| format!("{} CNAME {}", r.name, r.value))
+            .chain(
+                repair
+                    .deletes
+                    .iter()
+                    .map(|r| format!("delete {} CNAME {}", r.name, r.value)),
+            )
+            .collect(),
+        _ => Vec::new(),
+    };
+    PlannedChange {
+        action: action.name(),
+        records,
+        reason: match action {
+            ZoneAction::Skip(skip) => Some(skip.to_string()),
+            _ => None,
+        },
+    }
+}
+
+/// The domain's follow-ups from the group's names (listed once for the fleet), and
+/// when the next fires: one `GetSchedule` per follow-up, since `ListSchedules` does
+/// not return the expression.
+async fn follow_up(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    names: &[String],
+) -> Result<Option<FollowUpStatus>, AwsError> {
+    let owned = owned_schedules(domain, names);
+    if owned.is_empty() {
+        return Ok(None);
+    }
+    let tombstone = ScheduleName::for_tombstone(domain);
+    let (tombstones, work): (Vec<&String>, Vec<&String>) = owned
+        .into_iter()
+        .partition(|name| name.as_str() == tombstone.as_str());
+    let mut runs = Vec::with_capacity(work.len());
+    for name in &work {
+        let run = cx
+            .aws
+            .scheduler
+            .next_run(name, &cx.settings.schedule_group)
+            .await?;
+        if run.is_none() {
+            warn!(%domain, schedule = %name, "a listed follow-up is gone or has no at() time");
+        }
+        runs.push(run);
+    }
+    Ok(Some(FollowUpStatus {
+        schedules: work.into_iter().cloned().collect(),
+        next_check: next_check(&runs),
+        offboarded: !tombstones.is_empty(),
+    }))
+}
