@@ -1479,6 +1479,44 @@ def check_wildcard_resources_commented(text: str) -> list[str]:
     return problems
 
 
+def _cargo_package() -> dict[str, str]:
+    """Cargo.toml's [package] name = "value" lines (no TOML parser in 3.10's stdlib)."""
+    text = (ROOT / "Cargo.toml").read_text()
+    package = text.split("[package]", 1)[1].split("\n[", 1)[0]
+    return dict(re.findall(r'^(\w[\w-]*)\s*=\s*"([^"]*)"', package, re.M))
+
+
+def check_serverless_repo(tpl: dict) -> list[str]:
+    """The Serverless Application Repository's metadata: SAR's own field rules
+    (SAM developer guide, "AWS SAM template Metadata section properties"), the
+    version and license of Cargo.toml, and files that exist."""
+    app = tpl.get("Metadata", {}).get("AWS::ServerlessRepo::Application")
+    if not isinstance(app, dict):
+        return ["Metadata has no AWS::ServerlessRepo::Application"]
+    problems = []
+    rules = {
+        "Name": (140, r"[a-zA-Z0-9\-]+"),
+        "Description": (256, r"(?s).+"),
+        "Author": (127, r"[a-z0-9](([a-z0-9]|-(?!-))*[a-z0-9])?"),
+    }
+    for field, (longest, pattern) in rules.items():
+        value = app.get(field)
+        if not isinstance(value, str) or not re.fullmatch(pattern, value) or len(value) > longest:
+            problems.append(f"ServerlessRepo {field} {value!r} breaks SAR's rule ({longest} chars, {pattern})")
+    labels = app.get("Labels", [])
+    if len(labels) > 10 or any(not re.fullmatch(r"[a-zA-Z0-9+\-_:/@]{1,127}", str(l)) for l in labels):
+        problems.append(f"ServerlessRepo Labels {labels} break SAR's rule (10 at most, [a-zA-Z0-9+-_:/@])")
+    package = _cargo_package()
+    if str(app.get("SemanticVersion")) != package.get("version"):
+        problems.append(f"SemanticVersion {app.get('SemanticVersion')} is not Cargo.toml's {package.get('version')}")
+    if app.get("SpdxLicenseId") != package.get("license"):
+        problems.append(f"SpdxLicenseId {app.get('SpdxLicenseId')} is not Cargo.toml's {package.get('license')}")
+    for field in ["LicenseUrl", "ReadmeUrl"]:
+        if not (ROOT / str(app.get(field, ""))).is_file():
+            problems.append(f"ServerlessRepo {field} {app.get(field)!r} is not a file of the project")
+    return problems
+
+
 def _first_line(node: Any) -> int:
     if hasattr(node, "start_mark"):
         return node.start_mark.line
@@ -1511,6 +1549,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_sending_settings,
     check_dashboard,
     check_scanner_suppressions,
+    check_serverless_repo,
 ]
 
 
@@ -2221,7 +2260,22 @@ def m_rua_rule_missing(t):
     del t["Rules"]["DmarcRuaNeedsPolicy"]
 
 
+def m_sar_version_behind(tpl: dict) -> None:
+    tpl["Metadata"]["AWS::ServerlessRepo::Application"]["SemanticVersion"] = "0.0.9"
+
+
+def m_sar_name_with_space(tpl: dict) -> None:
+    tpl["Metadata"]["AWS::ServerlessRepo::Application"]["Name"] = "dkim autopilot"
+
+
+def m_sar_readme_missing(tpl: dict) -> None:
+    tpl["Metadata"]["AWS::ServerlessRepo::Application"]["ReadmeUrl"] = "docs/README-sar.md"
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
+    (m_sar_version_behind, check_serverless_repo),
+    (m_sar_name_with_space, check_serverless_repo),
+    (m_sar_readme_missing, check_serverless_repo),
     (m_suppression_without_reason, check_scanner_suppressions),
     (m_suppression_added, check_scanner_suppressions),
     (m_dashboard_renamed_metric, check_dashboard),
