@@ -111,9 +111,36 @@ async fn status_and_plan_tell_every_state_apart_and_change_nothing() {
         );
     }
     force_dkim_status(&tenant, Some("Success")).await;
+    // SES gave up on it, and no chain runs: a reconcile restarts it.
+    let failed = unique_domain("failed");
+    let failed_zone = create_zone(&failed).await;
+    identity(&failed).await;
+    force_dkim_status(&failed, Some("Failed")).await;
+    // Pending (its records never written), and no chain watches it.
+    let pending = unique_domain("pending");
+    let pending_zone = create_zone(&pending).await;
+    identity(&pending).await;
+    // An identity with no zone, no chain, and nothing in public DNS.
+    let orphan = unique_domain("orphan");
+    identity(&orphan).await;
+    // A zone its owner tagged off.
+    let (tagged, tagged_zone, _) = verified("tagged").await;
+    tag_zone(&tagged_zone, "dkim-autopilot", "off").await;
 
-    let domains = [&well, &drifted, &waiting, &fresh, &tenant].map(String::as_str);
-    let zones = [&well_zone, &drifted_zone, &waiting_zone, &fresh_zone].map(String::as_str);
+    let domains = [
+        &well, &drifted, &waiting, &fresh, &tenant, &failed, &pending, &orphan, &tagged,
+    ]
+    .map(String::as_str);
+    let zones = [
+        &well_zone,
+        &drifted_zone,
+        &waiting_zone,
+        &fresh_zone,
+        &failed_zone,
+        &pending_zone,
+        &tagged_zone,
+    ]
+    .map(String::as_str);
     let include = domains.join(",");
     let resolver = dns.address.to_string();
     let env = [
@@ -210,6 +237,25 @@ async fn status_and_plan_tell_every_state_apart_and_change_nothing() {
     );
     assert_eq!(d["dkimRecords"].as_array().unwrap().len(), 3);
 
+    let action = |domain: &str| by_domain(&report, domain)["plan"]["action"].clone();
+    assert_eq!(action(&failed), "restart");
+    assert_eq!(action(&pending), "startChain");
+    assert_eq!(action(&orphan), "orphaned");
+    let d = by_domain(&report, &tagged);
+    assert_eq!(d["plan"]["action"], "skip");
+    assert_eq!(d["recordsHome"]["kind"], "skipped");
+    assert!(
+        d["recordsHome"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&tagged_zone),
+        "{d}"
+    );
+    assert!(
+        report["zonesOutOfScope"].as_u64().unwrap() > 0,
+        "the emulator holds other tests' zones"
+    );
+
     // The table says the same, with the reason for each domain that is not well.
     let run = dkimctl(&["status"], &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
@@ -237,19 +283,25 @@ async fn status_and_plan_tell_every_state_apart_and_change_nothing() {
         run.stdout
     );
     assert!(
-        run.stdout.contains("2 of 5 domains well."),
+        run.stdout.contains("2 of 8 domains well; 1 left alone; "),
         "{}",
         run.stdout
     );
     assert!(
-        run.stderr.contains("read 5 domains"),
+        run.stdout.contains(&format!("{tagged}:\n  left alone: ")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("read 9 domains"),
         "a cost line on stderr: {}",
         run.stderr
     );
 
     // --check fails while one shown is not well, passes on the well ones alone.
     assert_eq!(dkimctl(&["status", "--check"], &env).await.code, 1);
-    let only_well = dkimctl(&["status", "--check", &well, &tenant], &env).await;
+    // A domain left alone is its owner's choice, not a failure.
+    let only_well = dkimctl(&["status", "--check", &well, &tenant, &tagged], &env).await;
     assert_eq!(
         only_well.code, 0,
         "{}{}",
@@ -258,33 +310,33 @@ async fn status_and_plan_tell_every_state_apart_and_change_nothing() {
 
     let plan = dkimctl(&["plan"], &env).await;
     assert_eq!(plan.code, 0, "{}", plan.stderr);
-    assert!(
-        plan.stdout
-            .contains(&format!("~ {drifted}  repair\n    {lost} CNAME")),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout.contains(&format!("+ {fresh}  onboard")),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        !plan.stdout.contains(&well) && !plan.stdout.contains(&waiting),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("Plan: 1 repair, 1 onboard; 3 unchanged."),
-        "{}",
-        plan.stdout
-    );
+    let shows =
+        |line: String| assert!(plan.stdout.contains(&line), "{line:?} in:\n{}", plan.stdout);
+    shows(format!(
+        "~ {drifted}  repair\n    {lost} CNAME {}.dkim.amazonses.com\n",
+        tokens[1]
+    ));
+    shows(format!("~ {failed}  restart\n"));
+    shows(format!("+ {fresh}  onboard\n"));
+    shows(format!(
+        "! {orphan}  orphaned\n    (no zone here, no chain, records not served"
+    ));
+    shows(format!("+ {pending}  startChain\n"));
+    shows(format!("= {tagged}  skip\n"));
+    for unchanged in [&well, &waiting, &tenant] {
+        assert!(
+            !plan.stdout.contains(unchanged.as_str()),
+            "{unchanged}: {}",
+            plan.stdout
+        );
+    }
+    shows("Plan: 1 repair, 1 restart, 1 onboard, 1 orphaned, 1 startChain; 1 left alone; 3 unchanged; ".into());
     let plan_json = dkimctl(&["plan", "--json", "--check"], &env).await;
     assert_eq!(plan_json.code, 1, "--check: the plan changes something");
     let plan_json: Value = serde_json::from_str(&plan_json.stdout).unwrap();
     assert_eq!(plan_json["unchanged"], 3);
-    assert_eq!(plan_json["changes"].as_array().unwrap().len(), 2);
+    assert_eq!(plan_json["changes"].as_array().unwrap().len(), 5);
+    assert_eq!(plan_json["skipped"][0]["domain"], tagged.as_str());
 
     assert_eq!(
         account_state(&zones, &domains).await,

@@ -46,22 +46,6 @@ async fn run_to_the_end(aws: &Aws, settings: &Settings, first: &str) -> (Value, 
     panic!("the reconcile did not finish in 200 pages")
 }
 
-async fn tag_zone(zone: &str, key: &str, value: &str) {
-    aws_sdk_route53::Client::new(sdk_config().await)
-        .change_tags_for_resource()
-        .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
-        .resource_id(zone)
-        .add_tags(
-            aws_sdk_route53::types::Tag::builder()
-                .key(key)
-                .value(value)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
-}
-
 /// A follow-up already scheduled for this domain, as a running chain leaves it.
 async fn pending_check(domain: &str, zone: &str, tokens: &[String]) {
     let input = json!({

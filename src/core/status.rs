@@ -79,6 +79,13 @@ pub struct PlannedChange {
 /// The actions that change nothing: the rest are changes a reconcile would make.
 pub const NO_CHANGE: &[&str] = &["alreadyVerified", "chainRunning", "handedOver", "skip"];
 
+impl DomainStatus {
+    /// Left alone by the scope gate (tagged off, or named and out of scope).
+    pub fn is_skipped(&self) -> bool {
+        matches!(self.records_home, RecordsHome::Skipped { .. })
+    }
+}
+
 impl PlannedChange {
     pub fn changes_something(&self) -> bool {
         !NO_CHANGE.contains(&self.action)

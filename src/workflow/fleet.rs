@@ -37,16 +37,26 @@ enum Place {
 /// Told after each domain is done: (done, of how many).
 pub type Progress<'p> = &'p dyn Fn(usize, usize);
 
+/// What was seen: each domain's status, and how many zones the scope's suffixes
+/// (`DOMAIN_INCLUDE`, `DOMAIN_EXCLUDE`) or `HOSTED_ZONE_IDS` leave out. Those are
+/// counted, not listed: in an account where the function owns a few zones of many,
+/// a row for each of the others would bury the answer.
+pub struct Fleet {
+    pub domains: Vec<DomainStatus>,
+    pub zones_out_of_scope: usize,
+}
+
 /// The status of every domain in scope (`named` empty) or of the domains named, in
-/// the order found (zones first, then identities with no zone here).
+/// the order found (zones first, then identities with no zone here). A zone tagged
+/// off is listed, as skipped: someone chose that, and the reconcile reports it.
 pub async fn observe(
     cx: &Context<'_>,
     named: &[DomainName],
     progress: Progress<'_>,
-) -> Result<Vec<DomainStatus>, AwsError> {
-    let places = match named.is_empty() {
+) -> Result<Fleet, AwsError> {
+    let (places, zones_out_of_scope) = match named.is_empty() {
         true => every_domain(cx).await?,
-        false => named_domains(cx, named).await?,
+        false => (named_domains(cx, named).await?, 0),
     };
     let domains: Vec<DomainName> = places.iter().map(|(d, _)| d.clone()).collect();
     let mail_from_on = cx.settings.sending.mail_from.is_some();
@@ -73,13 +83,17 @@ pub async fn observe(
         statuses.push(status);
         progress(done + 1, places.len());
     }
-    Ok(statuses)
+    Ok(Fleet {
+        domains: statuses,
+        zones_out_of_scope,
+    })
 }
 
 /// Every public zone the scope allows (not tagged off), named by its domain; then the
 /// SES domain identities in scope that no zone here holds: handed over, or orphans.
-async fn every_domain(cx: &Context<'_>) -> Result<Vec<(DomainName, Place)>, AwsError> {
+async fn every_domain(cx: &Context<'_>) -> Result<(Vec<(DomainName, Place)>, usize), AwsError> {
     let mut zones = Vec::new();
+    let mut out_of_scope = 0;
     let mut marker: Option<String> = None;
     loop {
         let (listed, next) = cx
@@ -87,11 +101,12 @@ async fn every_domain(cx: &Context<'_>) -> Result<Vec<(DomainName, Place)>, AwsE
             .route53
             .zones_page(marker.as_deref(), ZONES_PER_LISTING)
             .await?;
-        zones.extend(
-            listed
-                .into_iter()
-                .filter(|z| !z.private && cx.settings.scope.allows_zone(&z.id)),
-        );
+        for zone in listed.into_iter().filter(|z| !z.private) {
+            match cx.settings.scope.allows_zone(&zone.id) {
+                true => zones.push(zone),
+                false => out_of_scope += 1,
+            }
+        }
         match next {
             Some(next) => marker = Some(next),
             None => break,
@@ -104,13 +119,23 @@ async fn every_domain(cx: &Context<'_>) -> Result<Vec<(DomainName, Place)>, AwsE
             zone == id && opted_out(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         })
     };
-    let mut places: Vec<(DomainName, Place)> = zones
-        .iter()
-        .filter(|z| !tagged_off(&z.id))
-        .filter_map(|z| DomainName::parse(&z.name).ok().map(|d| (d, z.id.clone())))
-        .filter(|(d, _)| cx.settings.scope.check(d).is_ok())
-        .map(|(d, id)| (d, Place::Zone(id)))
-        .collect();
+    let mut places: Vec<(DomainName, Place)> = Vec::with_capacity(zones.len());
+    for zone in &zones {
+        let Ok(domain) = DomainName::parse(&zone.name) else {
+            continue;
+        };
+        if cx.settings.scope.check(&domain).is_err() {
+            out_of_scope += 1;
+            continue;
+        }
+        let place = match tagged_off(&zone.id) {
+            true => Place::Skipped(Skip::ZoneOptedOut {
+                zone_id: zone.id.clone(),
+            }),
+            false => Place::Zone(zone.id.clone()),
+        };
+        places.push((domain, place));
+    }
     let mut token: Option<String> = None;
     loop {
         let (identities, next) = cx.aws.ses.domain_identities_page(token.as_deref()).await?;
@@ -132,7 +157,7 @@ async fn every_domain(cx: &Context<'_>) -> Result<Vec<(DomainName, Place)>, AwsE
         }
         match next {
             Some(next) => token = Some(next),
-            None => return Ok(places),
+            None => return Ok((places, out_of_scope)),
         }
     }
 }

@@ -217,6 +217,23 @@ pub async fn verified(label: &str) -> (String, String, Vec<String>) {
     (domain, zone, tokens)
 }
 
+/// Tag a hosted zone (`dkim-autopilot` = `off` opts it out).
+pub async fn tag_zone(zone: &str, key: &str, value: &str) {
+    aws_sdk_route53::Client::new(sdk_config().await)
+        .change_tags_for_resource()
+        .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+        .resource_id(zone)
+        .add_tags(
+            aws_sdk_route53::types::Tag::builder()
+                .key(key)
+                .value(value)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+}
+
 pub async fn create_zone(name: &str) -> String {
     create_zone_with(name, false).await
 }

@@ -19,7 +19,8 @@ use dkim_autopilot::core::inbound::{
 };
 use dkim_autopilot::core::metrics::Service;
 use dkim_autopilot::core::status::DomainStatus;
-use dkim_autopilot::workflow::{fleet, Context};
+use dkim_autopilot::workflow::fleet::{self, Fleet};
+use dkim_autopilot::workflow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -68,26 +69,35 @@ async fn run(cli: Cli) -> Result<ExitCode, Failure> {
             check,
         } => {
             let named = parse_domains(&domains)?;
-            let (statuses, cost) = observe(&connection, &named).await?;
+            let (fleet, cost) = observe(&connection, &named).await?;
             match json {
-                true => print_json(&json!({ "domains": statuses })),
-                false => print!("{}", show::status_table(&statuses, chrono::Utc::now())),
+                true => print_json(&json!({
+                    "domains": fleet.domains,
+                    "zonesOutOfScope": fleet.zones_out_of_scope,
+                })),
+                false => print!("{}", show::status_table(&fleet, chrono::Utc::now())),
             }
             cost.tell(&connection);
-            Ok(exit_if(check && statuses.iter().any(|s| !s.well)))
+            // A domain left alone (tagged off, or named and out of scope) is its
+            // owner's choice, not a failure.
+            let failing = fleet.domains.iter().any(|s| !s.well && !s.is_skipped());
+            Ok(exit_if(check && failing))
         }
         Command::Plan { json, check } => {
-            let (statuses, cost) = observe(&connection, &[]).await?;
-            let changes: Vec<&DomainStatus> = statuses
+            let (fleet, cost) = observe(&connection, &[]).await?;
+            let changes: Vec<&DomainStatus> = fleet
+                .domains
                 .iter()
                 .filter(|s| s.plan.changes_something())
                 .collect();
             match json {
                 true => print_json(&json!({
                     "changes": changes.iter().map(|s| json!({"domain": s.domain, "plan": s.plan})).collect::<Vec<_>>(),
-                    "unchanged": statuses.len() - changes.len(),
+                    "skipped": fleet.domains.iter().filter(|s| s.is_skipped()).map(|s| json!({"domain": s.domain, "reason": s.plan.reason})).collect::<Vec<_>>(),
+                    "unchanged": fleet.domains.iter().filter(|s| !s.is_skipped() && !s.plan.changes_something()).count(),
+                    "zonesOutOfScope": fleet.zones_out_of_scope,
                 })),
-                false => print!("{}", show::plan_text(&statuses)),
+                false => print!("{}", show::plan_text(&fleet)),
             }
             cost.tell(&connection);
             Ok(exit_if(check && !changes.is_empty()))
@@ -147,10 +157,7 @@ fn parse_domains(raw: &[String]) -> Result<Vec<DomainName>, Failure> {
 
 /// Observe with a progress bar (on a terminal only), sorted by domain, and what it
 /// cost.
-async fn observe(
-    connection: &Connection,
-    named: &[DomainName],
-) -> Result<(Vec<DomainStatus>, Cost), Failure> {
+async fn observe(connection: &Connection, named: &[DomainName]) -> Result<(Fleet, Cost), Failure> {
     let started = Instant::now();
     let cx = Context {
         aws: &connection.aws,
@@ -172,16 +179,16 @@ async fn observe(
         bar.set_length(of as u64);
         bar.set_position(done as u64);
     };
-    let mut statuses = fleet::observe(&cx, named, &progress)
+    let mut fleet = fleet::observe(&cx, named, &progress)
         .await
         .map_err(Failure::aws)?;
     bar.finish_and_clear();
-    statuses.sort_by(|a, b| a.domain.cmp(&b.domain));
+    fleet.domains.sort_by(|a, b| a.domain.cmp(&b.domain));
     let cost = Cost {
-        domains: statuses.len(),
+        domains: fleet.domains.len(),
         started,
     };
-    Ok((statuses, cost))
+    Ok((fleet, cost))
 }
 
 /// What one look cost, told on stderr after the answer (stdout stays the answer).

@@ -6,9 +6,11 @@ use std::fmt::Write;
 use chrono::{DateTime, Utc};
 use dkim_autopilot::core::handover::{RecordCheck, RecordStatus};
 use dkim_autopilot::core::status::{DomainStatus, RecordsHome};
+use dkim_autopilot::workflow::fleet::Fleet;
 
 /// One line per domain, then what is wrong with those that are not well.
-pub fn status_table(statuses: &[DomainStatus], now: DateTime<Utc>) -> String {
+pub fn status_table(fleet: &Fleet, now: DateTime<Utc>) -> String {
+    let statuses = &fleet.domains;
     let header = [
         "DOMAIN",
         "RECORDS",
@@ -67,7 +69,19 @@ pub fn status_table(statuses: &[DomainStatus], now: DateTime<Utc>) -> String {
         }
     }
     let well = statuses.iter().filter(|s| s.well).count();
-    let _ = writeln!(out, "\n{well} of {} domains well.", statuses.len());
+    let skipped = statuses.iter().filter(|s| s.is_skipped()).count();
+    let _ = write!(out, "\n{well} of {} domains well", statuses.len() - skipped);
+    if skipped > 0 {
+        let _ = write!(out, "; {skipped} left alone");
+    }
+    if fleet.zones_out_of_scope > 0 {
+        let _ = write!(
+            out,
+            "; {} zones out of scope, not shown",
+            fleet.zones_out_of_scope
+        );
+    }
+    let _ = writeln!(out, ".");
     out
 }
 
@@ -173,17 +187,21 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The changes a reconcile would make, then the count per action.
-pub fn plan_text(statuses: &[DomainStatus]) -> String {
+/// The changes a reconcile would make, then the domains it would leave alone, then
+/// the count per action.
+pub fn plan_text(fleet: &Fleet) -> String {
+    let statuses = &fleet.domains;
     let mut out = String::new();
     let changing: Vec<&DomainStatus> = statuses
         .iter()
         .filter(|s| s.plan.changes_something())
         .collect();
-    for s in &changing {
+    let skipped: Vec<&DomainStatus> = statuses.iter().filter(|s| s.is_skipped()).collect();
+    for s in changing.iter().chain(&skipped) {
         let sign = match s.plan.action {
             "onboard" | "startChain" => "+",
             "orphaned" => "!",
+            "skip" => "=",
             _ => "~",
         };
         let _ = writeln!(out, "{sign} {}  {}", s.domain, s.plan.action);
@@ -194,11 +212,20 @@ pub fn plan_text(statuses: &[DomainStatus]) -> String {
             let _ = writeln!(out, "    ({reason})");
         }
     }
+    let unchanged = statuses.len() - changing.len() - skipped.len();
+    let mut tail = Vec::new();
+    if !skipped.is_empty() {
+        tail.push(format!("{} left alone", skipped.len()));
+    }
+    tail.push(format!("{unchanged} unchanged"));
+    if fleet.zones_out_of_scope > 0 {
+        tail.push(format!("{} zones out of scope", fleet.zones_out_of_scope));
+    }
     if changing.is_empty() {
         let _ = writeln!(
             out,
-            "No changes: a reconcile would leave all {} domains as they are.",
-            statuses.len()
+            "No changes: a reconcile would change nothing ({}).",
+            tail.join("; ")
         );
         return out;
     }
@@ -210,12 +237,7 @@ pub fn plan_text(statuses: &[DomainStatus]) -> String {
         }
     }
     let listed: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
-    let _ = writeln!(
-        out,
-        "\nPlan: {}; {} unchanged.",
-        listed.join(", "),
-        statuses.len() - changing.len()
-    );
+    let _ = writeln!(out, "\nPlan: {}; {}.", listed.join(", "), tail.join("; "));
     out
 }
 
