@@ -1517,6 +1517,17 @@ def check_serverless_repo(tpl: dict) -> list[str]:
     return problems
 
 
+def check_sar_resource_types(tpl: dict) -> list[str]:
+    """Every resource type is one docs/deploy.md says was checked against SAR's
+    supported list, so a new type cannot slip past that check."""
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    block = text.split("<!-- sar-resource-types -->", 1)[-1].split("<!-- /sar-resource-types -->", 1)[0]
+    checked = set(re.findall(r"`(AWS::[A-Za-z0-9]+::[A-Za-z0-9]+)`", block))
+    used = {r["Type"] for r in tpl["Resources"].values()}
+    return [f"resource type {t} is not among docs/deploy.md's types checked against SAR's list"
+            for t in sorted(used - checked)]
+
+
 def _first_line(node: Any) -> int:
     if hasattr(node, "start_mark"):
         return node.start_mark.line
@@ -1550,6 +1561,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_dashboard,
     check_scanner_suppressions,
     check_serverless_repo,
+    check_sar_resource_types,
 ]
 
 
@@ -2272,7 +2284,12 @@ def m_sar_readme_missing(tpl: dict) -> None:
     tpl["Metadata"]["AWS::ServerlessRepo::Application"]["ReadmeUrl"] = "docs/README-sar.md"
 
 
+def m_sar_new_resource_type(tpl: dict) -> None:
+    tpl["Resources"]["Extra"] = {"Type": "AWS::Pipes::Pipe", "Properties": {}}
+
+
 MUTATIONS: list[tuple[Callable, Callable]] = [
+    (m_sar_new_resource_type, check_sar_resource_types),
     (m_sar_version_behind, check_serverless_repo),
     (m_sar_name_with_space, check_serverless_repo),
     (m_sar_readme_missing, check_serverless_repo),
