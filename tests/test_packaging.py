@@ -2,11 +2,12 @@
 needs never enters the Lambda binary.
 
 Run after `cargo test --features cli` has built target/debug/dkimctl
-(scripts/test.sh does): .venv/bin/python -m pytest tests/test_dkimctl_packaging.py -q
+(scripts/test.sh does): .venv/bin/python -m pytest tests/test_packaging.py -q
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -61,3 +62,21 @@ def test_the_function_is_built_without_what_only_dkimctl_needs():
     assert not function & CLI_ONLY, function & CLI_ONLY
     # And the check looks at names that exist: with the feature, they are there.
     assert {"clap", "indicatif", "aws-sdk-lambda"} <= with_cli
+
+
+def _version(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split("."))
+
+
+def test_the_declared_rust_version_is_what_the_locked_dependencies_need():
+    out = subprocess.run(
+        ["cargo", "metadata", "--locked", "--format-version", "1", "--all-features"],
+        cwd=ROOT, check=True, capture_output=True, text=True,
+    ).stdout
+    packages = json.loads(out)["packages"]
+    ours = next(p for p in packages if p["name"] == "dkim-autopilot")
+    needed = max((_version(p["rust_version"]), p["name"]) for p in packages
+                 if p.get("rust_version") and p["name"] != "dkim-autopilot")
+    assert _version(ours["rust_version"]) >= needed[0], (
+        f"Cargo.toml says rust-version {ours['rust_version']}, but {needed[1]} needs "
+        f"{'.'.join(map(str, needed[0]))}")
