@@ -32,13 +32,24 @@ Patched SES v1 behaviour (everything else in moto is untouched)
   ``DkimEnabled=true``, ``DkimTokens`` = current tokens and
   ``DkimVerificationStatus`` = the forced status if set, else ``Success`` if
   all three CNAMEs ``<token>._domainkey.<domain>`` exist in a *public* Route 53
-  hosted zone of any account (public DNS; a DNS account's zone counts) with value ``<token>.dkim.amazonses.com`` or
-  ``<token>.dkim.<region>.amazonses.com`` (trailing dot optional,
-  case-insensitive), else ``Pending``.  Private hosted zones are ignored (SES
+  hosted zone of any account (public DNS; a DNS account's zone counts) with value
+  ``<token>.<signing zone>`` (trailing dot optional, case-insensitive), else
+  ``Pending``.  The *signing zone* is fixed when DKIM starts (each generation):
+  ``dkim.<region>.amazonses.com`` in the Regions SES lists with a regional Easy
+  DKIM domain, else ``dkim.amazonses.com``, unless a test moved the domain to
+  another cell (``/_harness/ses/signing-zone``).  No other zone verifies.  Private hosted zones are ignored (SES
   resolves public DNS).  A domain identity on which DKIM was never started
   (e.g. only ``VerifyDomainIdentity``) reports ``DkimEnabled=false``,
   ``DkimVerificationStatus=NotStarted``, ``DkimTokens=[]``, like real SES.
   Existing email-address identities are answered by moto's original code.
+
+* SES v2 ``GetEmailIdentity(EmailIdentity)`` for a domain answers from the same
+  state: ``NotFoundException`` for no identity; ``DkimAttributes`` with ``Status``
+  (v1's status in v2's words: ``SUCCESS``, ``PENDING``, ...), ``Tokens``,
+  ``SigningHostedZone`` (the signing zone), ``SigningAttributesOrigin=AWS_SES``,
+  ``CurrentSigningKeyLength`` and ``NextSigningKeyLength`` (``RSA_2048_BIT``,
+  SES's default) and ``LastKeyGenerationTimestamp``; ``NOT_STARTED`` with no
+  tokens while DKIM never started.  moto's own answer ignores VerifyDomainDkim.
 
 * ``SetIdentityMailFromDomain(Identity, MailFromDomain, BehaviorOnMXFailure)``
   follows SES, not moto: the identity must be an existing domain identity; the
@@ -89,7 +100,8 @@ Both answer ``200`` with ``application/json``::
     {"account_id": "123456789012", "region": "us-east-1",
      "domain": "example.com", "dkim_enabled": true, "generation": 1,
      "tokens": ["<32 chars>", "<32 chars>", "<32 chars>"],
-     "forced_status": null, "records_present": [true, false, true],
+     "forced_status": null, "signing_zone": "dkim.amazonses.com",
+     "records_present": [true, false, true],
      "status": "Pending"}
 
 ``generation`` is 0 and ``tokens`` is ``[]`` while DKIM was never started on
@@ -98,6 +110,15 @@ Errors: ``400 {"error": "BadRequest", "message": ...}`` for a missing domain,
 bad JSON or an unknown status; ``404 {"error": "NotFound", ...}`` when the
 domain identity does not exist in that account/region; ``405`` for other
 methods; ``404`` for any other ``/_harness/`` path.
+
+``GET /_harness/ses/signing-zone?domain=D[&region=R][&account_id=A]`` and
+``POST /_harness/ses/signing-zone`` with ``{"domain": D, "signing_zone": Z}``
+    The signing zone domain D's DKIM gets when it next starts (a new
+    generation): ``Z`` (a DNS name; case and a final dot folded), or the
+    Region's usual zone after ``null``.  A generation keeps the zone it started
+    with.  Answers ``{"account_id", "region", "domain", "signing_zone"}``; ``400``
+    without a valid ``domain``, or a POST without ``signing_zone`` or with a
+    zone that is not a DNS name.
 
 ``GET /_harness/ses/mail-from-status?identity=D[&region=R][&account_id=A]``
     The MAIL FROM state of identity D: ``{"identity", "mail_from_domain",
@@ -225,13 +246,40 @@ MAX_LATENCY_SECONDS = 60.0
 
 
 class _DkimState:
-    __slots__ = ("identity", "generation", "tokens", "forced")
+    __slots__ = ("identity", "generation", "tokens", "forced", "signing_zone", "generated_at")
 
     def __init__(self, identity: Any) -> None:
         self.identity = identity  # the moto EmailIdentity this state belongs to
         self.generation = 0  # 0 = DKIM never started on this identity
         self.tokens: list[str] = []
         self.forced: str | None = None
+        # Where this generation's keys are published: fixed when DKIM starts, as SES
+        # places an identity in a cell (SES v2 SigningHostedZone).
+        self.signing_zone = ""
+        self.generated_at = 0.0
+
+
+# Regions whose Easy DKIM domain is dkim.<region>.amazonses.com, not
+# dkim.amazonses.com ("Easy DKIM domains",
+# https://docs.aws.amazon.com/general/latest/gr/ses.html).
+REGIONAL_DKIM_REGIONS = frozenset({
+    "af-south-1", "ap-northeast-3", "ap-south-2", "ap-southeast-3", "ap-southeast-5",
+    "ca-west-1", "eu-central-2", "eu-south-1", "il-central-1", "me-central-1",
+    "us-gov-east-1",
+})
+# Signing zones a test set for a domain, per (account_id, region, domain): applied
+# when its DKIM next starts (a new generation), as if SES placed the identity in a
+# cell other than the Region's usual zone.
+_SIGNING_ZONE_OVERRIDES: dict[tuple[str, str, str], str] = {}
+
+
+def default_signing_zone(region: str) -> str:
+    return f"dkim.{region}.amazonses.com" if region in REGIONAL_DKIM_REGIONS else "dkim.amazonses.com"
+
+
+def signing_zone_for_new(account_id: str, region: str, domain: str) -> str:
+    return _SIGNING_ZONE_OVERRIDES.get((account_id, region, domain)) \
+        or default_signing_zone(region)
 
 
 _STATE: dict[tuple[str, str, str], _DkimState] = {}
@@ -309,14 +357,14 @@ def _cname_targets(account_id: str) -> dict[str, set[str]]:
     }
 
 
-def records_present(account_id: str, region: str, domain: str, tokens: list[str]) -> list[bool]:
+def records_present(account_id: str, region: str, domain: str, tokens: list[str],
+                    signing_zone: str = "") -> list[bool]:
+    """Whether each token's CNAME points at ``<token>.<signing zone>``: the one place
+    SES publishes this identity's key (no other zone will do)."""
     cnames = _cname_targets(account_id)
-    present = []
-    for token in tokens:
-        values = cnames.get(f"{token}._domainkey.{domain}", set())
-        accepted = {f"{token}.dkim.amazonses.com", f"{token}.dkim.{region}.amazonses.com"}
-        present.append(bool(values & accepted))
-    return present
+    zone = signing_zone or default_signing_zone(region)
+    return [f"{token}.{zone}" in cnames.get(f"{token}._domainkey.{domain}", set())
+            for token in tokens]
 
 
 def _ses_backend(account_id: str, region: str) -> Any:
@@ -353,7 +401,8 @@ def _effective_status(backend: Any, domain: str, state: _DkimState | None) -> st
         return state.forced
     if state is None or not _started(state):
         return "NotStarted"
-    present = records_present(backend.account_id, backend.region_name, domain, state.tokens)
+    present = records_present(backend.account_id, backend.region_name, domain, state.tokens,
+                              state.signing_zone)
     return "Success" if all(present) else "Pending"
 
 
@@ -363,6 +412,8 @@ def _start_new_generation(backend: Any, domain: str, state: _DkimState) -> None:
     state.generation = _GENERATIONS[key]
     state.tokens = make_tokens(backend.account_id, backend.region_name, domain, state.generation)
     state.forced = None
+    state.signing_zone = signing_zone_for_new(backend.account_id, backend.region_name, domain)
+    state.generated_at = time.time()
 
 
 def verify_domain_dkim(backend: Any, domain: str) -> list[str]:
@@ -392,8 +443,10 @@ def describe(backend: Any, domain: str) -> dict[str, Any] | None:
             "generation": state.generation if started else 0,
             "tokens": tokens,
             "forced_status": state.forced if state is not None else None,
+            "signing_zone": state.signing_zone if started else None,
             "records_present": records_present(
-                backend.account_id, backend.region_name, domain, tokens
+                backend.account_id, backend.region_name, domain, tokens,
+                state.signing_zone if started else ""
             ),
             "status": _effective_status(backend, domain, state),
         }
@@ -613,6 +666,77 @@ def patch_moto_ses() -> None:
     SESBackend.set_identity_mail_from_domain = set_identity_mail_from_domain
     SESBackend.get_identity_mail_from_domain_attributes = get_identity_mail_from_domain_attributes
 
+
+
+# --------------------------------------------------------------------------
+# SES v2 GetEmailIdentity, from the same DKIM state as v1.  moto answers a fixed
+# DkimAttributes (NOT_STARTED, RSA_1024_BIT, no tokens, no SigningHostedZone) that
+# ignores VerifyDomainDkim; SES answers what v1 would, in v2's words
+# (https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_DkimAttributes.html).
+# --------------------------------------------------------------------------
+
+V2_STATUS = {"Success": "SUCCESS", "Pending": "PENDING", "Failed": "FAILED",
+             "TemporaryFailure": "TEMPORARY_FAILURE", "NotStarted": "NOT_STARTED"}
+DEFAULT_KEY_LENGTH = "RSA_2048_BIT"
+
+
+def email_identity_dkim(backend: Any, domain: str) -> dict[str, Any] | None:
+    """SES v2 ``DkimAttributes`` of domain identity `domain`, or None if no identity."""
+    domain = domain.lower()
+    with _LOCK:
+        if domain not in backend.email_identities:
+            return None
+        state = _current_state(backend, domain, create=False)
+        if not _started(state):
+            return {"SigningEnabled": False, "Status": "NOT_STARTED", "Tokens": [],
+                    "SigningAttributesOrigin": "AWS_SES"}
+        assert state is not None
+        return {
+            "SigningEnabled": True,
+            "Status": V2_STATUS[_effective_status(backend, domain, state)],
+            "Tokens": list(state.tokens),
+            "SigningHostedZone": state.signing_zone,
+            "SigningAttributesOrigin": "AWS_SES",
+            "CurrentSigningKeyLength": DEFAULT_KEY_LENGTH,
+            "NextSigningKeyLength": DEFAULT_KEY_LENGTH,
+            "LastKeyGenerationTimestamp": state.generated_at,
+        }
+
+
+def patch_moto_sesv2() -> None:
+    from moto.ses.exceptions import NotFoundException
+    from moto.sesv2.responses import SESV2Response
+
+    original = SESV2Response.get_email_identity
+
+    def get_email_identity(self: Any) -> str:
+        name = self._get_param("EmailIdentity") or ""
+        if "@" in name:
+            return original(self)
+        backend = self.sesv2_backend.core_backend
+        dkim = email_identity_dkim(backend, name)
+        if dkim is None:
+            raise NotFoundException(name)
+        verified = dkim["Status"] == "SUCCESS"
+        return json.dumps({
+            "IdentityType": "DOMAIN",
+            "FeedbackForwardingStatus": True,
+            "VerifiedForSendingStatus": verified,
+            "VerificationStatus": dkim["Status"],
+            "DkimAttributes": dkim,
+            "Policies": {},
+            "Tags": [],
+        })
+
+    SESV2Response.get_email_identity = get_email_identity
+
+
+def set_signing_zone(account_id: str, region: str, domain: str, zone: str | None) -> None:
+    with _LOCK:
+        if zone:
+            _SIGNING_ZONE_OVERRIDES[(account_id, region, domain)] = zone.rstrip(".").lower()
+        else:
+            _SIGNING_ZONE_OVERRIDES.pop((account_id, region, domain), None)
 
 
 # --------------------------------------------------------------------------
@@ -1053,6 +1177,7 @@ class HarnessMiddleware:
         routes = {
             "/_harness/ses/dkim-status": self._dkim_status,
             "/_harness/ses/mail-from-status": self._mail_from_status,
+            "/_harness/ses/signing-zone": self._signing_zone,
             "/_harness/throttle": self._throttle,
             "/_harness/calls": self._calls,
             "/_harness/latency": self._latency,
@@ -1141,6 +1266,26 @@ class HarnessMiddleware:
                          "message": f"no SES identity {domain.lower()} in {where}"}
         return 200, info
 
+    @staticmethod
+    def _signing_zone(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        backend, (account_id, region) = _backend_of(params)
+        if backend is None:
+            return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
+        domain = params.get("domain")
+        if not isinstance(domain, str) or not is_valid_domain(domain):
+            return 400, {"error": "BadRequest", "message": "'domain' is required"}
+        domain = domain.lower()
+        if method == "POST":
+            if "signing_zone" not in params:
+                return 400, {"error": "BadRequest",
+                             "message": "'signing_zone' is required (null restores the Region's)"}
+            zone = params["signing_zone"]
+            if zone is not None and not is_valid_domain(str(zone).rstrip(".")):
+                return 400, {"error": "BadRequest", "message": f"'{zone}' is not a DNS name"}
+            set_signing_zone(account_id, region, domain, zone)
+        return 200, {"account_id": account_id, "region": region, "domain": domain,
+                     "signing_zone": signing_zone_for_new(account_id, region, domain)}
+
     @classmethod
     def _mail_from_status(cls, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         problem, backend, identity, where = cls._ses_target(method, params, "identity",
@@ -1182,6 +1327,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     patch_moto_ses()
+    patch_moto_sesv2()
     patch_moto_route53()
     app = HarnessMiddleware(DomainDispatcherApplication(create_backend_app))
     # Binds and listens immediately; connections queue until serve_forever.

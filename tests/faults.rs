@@ -78,6 +78,7 @@ struct Mocks {
     tags: Rule,
     change: Rule,
     verify: Rule,
+    signing: Rule,
     create_schedule: Rule,
     delete_schedule: Rule,
     put_events: Rule,
@@ -122,6 +123,15 @@ impl Mocks {
                     )
                     .build()
             }),
+            signing: mock!(aws_sdk_sesv2::Client::get_email_identity).then_output(|| {
+                aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput::builder()
+                    .dkim_attributes(
+                        aws_sdk_sesv2::types::DkimAttributes::builder()
+                            .signing_hosted_zone("dkim.amazonses.com")
+                            .build(),
+                    )
+                    .build()
+            }),
             verify: mock!(aws_sdk_ses::Client::verify_domain_dkim).then_output(|| {
                 aws_sdk_ses::operation::verify_domain_dkim::VerifyDomainDkimOutput::builder()
                     .dkim_tokens("aaaa1111")
@@ -155,6 +165,8 @@ impl Mocks {
         let no_retry = RetryConfig::disabled();
         Aws::from_clients(
             mock_client!(aws_sdk_ses, RuleMode::MatchAny, [&self.verify], |c| c
+                .retry_config(no_retry.clone())),
+            mock_client!(aws_sdk_sesv2, RuleMode::MatchAny, [&self.signing], |c| c
                 .retry_config(no_retry.clone())),
             mock_client!(
                 aws_sdk_route53,

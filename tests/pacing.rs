@@ -108,12 +108,20 @@ async fn one_process_stays_under_the_limits_without_a_single_throttle() {
     }
     let report = throttle_report().await;
     let verify = call_log("ses", "VerifyDomainDkim").await;
+    let signing = call_log("ses", "GetEmailIdentity").await;
     set_throttling(json!([])).await;
     assert_eq!(throttled_calls(&report), 0, "{report}");
-    let times: Vec<f64> = verify.iter().map(|c| c["t"].as_f64().unwrap()).collect();
-    assert_eq!(times.len(), 4);
-    for pair in times.windows(2) {
-        assert!(pair[1] - pair[0] >= 1.0, "VerifyDomainDkim calls {times:?}");
+    // SES v2's GetEmailIdentity has its own budget, and keeps to it: one at each
+    // onboarding and one at each verification.
+    for (api, log, expected) in [
+        ("VerifyDomainDkim", verify, 4),
+        ("GetEmailIdentity", signing, 8),
+    ] {
+        let times: Vec<f64> = log.iter().map(|c| c["t"].as_f64().unwrap()).collect();
+        assert_eq!(times.len(), expected, "{api}");
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= 1.0, "{api} calls {times:?}");
+        }
     }
 
     // Each invocation reported its outcome and its calls as metrics.
@@ -133,8 +141,9 @@ async fn one_process_stays_under_the_limits_without_a_single_throttle() {
         .iter()
         .find(|d| d["Outcome"] == "published")
         .unwrap();
-    // Zone listing, its opt-out tag, VerifyDomainDkim, the records ∥ the schedule, the event.
-    assert_eq!(published["AwsCalls"], 6, "{published}");
+    // Zone listing, its opt-out tag, VerifyDomainDkim then GetEmailIdentity, the records ∥
+    // the schedule, the event.
+    assert_eq!(published["AwsCalls"], 7, "{published}");
     assert_eq!(published["FunctionName"], "dkim-autopilot");
     let verified = documents
         .iter()

@@ -56,6 +56,7 @@ EXPECTED_FUNCTION_ACTIONS = {
     "sqs:SendMessage",
     "ses:SetIdentityMailFromDomain",
     "ses:GetIdentityMailFromDomainAttributes",
+    "ses:GetEmailIdentity",
 }
 
 # Granted only when MailFromSubdomain is set.
@@ -169,6 +170,12 @@ TEXT_SETTINGS_FROM_PARAMETERS = {
 # Free-text sending settings: what src/core/sending accepts must pass the parameter's
 # pattern, and what it refuses should be stopped at deploy time already.
 PATTERNED_SETTINGS = {
+    # src/core/records.rs SigningZone::parse: what SES may name, and the fallback.
+    "DKIM_RECORD_DOMAIN": ("DkimRecordDomain",
+                           ["", "dkim.amazonses.com", "dkim-c7.us-east-1.amazonses.com",
+                            "dkim.eu-south-1.amazonses.com"],
+                           ["amazonses", "dkim..amazonses.com", "-dkim.amazonses.com",
+                            "dkim-.amazonses.com", "dkim amazonses.com", "dkim_x.amazonses.com"]),
     "MAIL_FROM_SUBDOMAIN": ("MailFromSubdomain", ["", "bounce", "mail-from", "m1"],
                             ["Bounce", "mail.from", "-bounce", "bounce-", "bo_unce", "a" * 64]),
     "DMARC_RUA": ("DmarcRua", ["", "mailto:d@example.com", "mailto:d@example.com,MAILTO:e@example.net!10m"],
@@ -1248,6 +1255,25 @@ def check_delete_identity(tpl: dict) -> list[str]:
     return problems
 
 
+def check_get_email_identity(tpl: dict) -> list[str]:
+    """ses:GetEmailIdentity (SES v2, read-only): the account's identities in the SES
+    Region and nothing wider, in every scenario."""
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        for ses_region in ("", "eu-west-1"):
+            r = Resolver(tpl, **{**kw, "SesRegion": ses_region})
+            sts = _statement_for(role_statements(r.resources(), "FunctionRole"), "ses:GetEmailIdentity")
+            region = ses_region or r.pseudo["AWS::Region"]
+            want = [f"arn:{r.pseudo['AWS::Partition']}:ses:{region}:{ACCOUNT}:identity/*"]
+            if len(sts) != 1:
+                problems.append(f"[{scen}, SesRegion={ses_region!r}] {len(sts)} GetEmailIdentity statements")
+            for st in sts:
+                if as_list(st.get("Resource")) != want or "Condition" in st:
+                    problems.append(f"[{scen}, SesRegion={ses_region!r}] GetEmailIdentity on "
+                                    f"{st.get('Resource')!r}, want {want}")
+    return problems
+
+
 def check_reconcile_schedule(tpl: dict) -> list[str]:
     """The recurring reconcile: always there (switched by its State), its rate a
     parameter, outside the group the function may write, invoking the function with
@@ -1551,6 +1577,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_queues,
     check_settings,
     check_delete_identity,
+    check_get_email_identity,
     check_reconcile_schedule,
     check_parameter_groups,
     check_alarms,
@@ -1960,6 +1987,20 @@ def m_delete_identity_any_region(t):
 def m_delete_identity_ignores_ses_region(t):
     _fn_statement(t, "SesDeleteIdentity")["Condition"]["StringEquals"]["aws:RequestedRegion"] = {
         "Ref": "AWS::Region"}
+
+
+def m_get_email_identity_any_identity(t):
+    _fn_statement(t, "SesGetEmailIdentity")["Resource"] = "*"
+
+
+def m_get_email_identity_ignores_ses_region(t):
+    _fn_statement(t, "SesGetEmailIdentity")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}
+
+
+def m_get_email_identity_other_accounts(t):
+    _fn_statement(t, "SesGetEmailIdentity")["Resource"]["Fn::Sub"][0] = \
+        "arn:${AWS::Partition}:ses:${SesRegionName}:*:identity/*"
 
 
 def m_may_delete_ignores_orphans(t):
@@ -2383,6 +2424,9 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_delete_identity_any_region, check_delete_identity),
     (m_delete_identity_ignores_ses_region, check_delete_identity),
     (m_may_delete_ignores_orphans, check_delete_identity),
+    (m_get_email_identity_any_identity, check_get_email_identity),
+    (m_get_email_identity_ignores_ses_region, check_get_email_identity),
+    (m_get_email_identity_other_accounts, check_get_email_identity),
     (m_list_tags_any_zone, check_route53),
     (m_list_tags_health_checks, check_route53),
     (m_list_tags_star, check_function_role),
@@ -2592,6 +2636,7 @@ def test_docs_check_can_fail():
         (README, "](docs/deploy.md#prerequisites)", "](docs/deploy.md#prerequisite)"),
         ("docs/events.md", "](how-it-works.md)", "](how-it-work.md)"),
         (DEPLOY_DOC, "`SesDeleteIdentity`", "SesDeleteIdentity"),
+        (DEPLOY_DOC, "`SesGetEmailIdentity`", "SesGetEmailIdentity"),
         (DEPLOY_DOC, "`Route53ListTagsForResources`", "Route53ListTagsForResources"),
         (DEPLOY_DOC, "`SchedulerListSchedules`", "SchedulerListSchedules"),
         (DEPLOY_DOC, "`<stack>-deregistered`", "<stack>-deregistered"),

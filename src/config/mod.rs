@@ -8,7 +8,7 @@ use chrono::TimeDelta;
 use crate::core::deferral::DeferralPolicy;
 use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
-use crate::core::records::dkim_record_domain_for;
+use crate::core::records::{dkim_record_domain_for, SigningZone};
 use crate::core::request::DnsMode;
 use crate::core::schedule::ScheduleName;
 use crate::core::scope::Scope;
@@ -27,7 +27,9 @@ pub struct Settings {
     pub dkim_record_ttl: i64,
     /// `None` means the function's own region.
     pub ses_region: Option<String>,
-    pub dkim_record_domain: String,
+    /// Where CNAMEs point when SES names no signing zone for an identity: the
+    /// Region table's zone, or `DKIM_RECORD_DOMAIN`.
+    pub dkim_record_domain: SigningZone,
     /// `None` means the account's default bus.
     pub event_bus_name: Option<String>,
     pub policy: FollowUpPolicy,
@@ -359,22 +361,16 @@ fn check_region(variable: &'static str, region: &str) -> Result<(), ConfigError>
     }
 }
 
-fn check_dkim_record_domain(domain: &str) -> Result<String, ConfigError> {
-    let lower = domain.trim_end_matches('.').to_ascii_lowercase();
-    let ok = lower.ends_with(".amazonses.com")
-        && lower
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
-    if ok {
-        Ok(lower)
-    } else {
-        Err(ConfigError {
-            variable: DKIM_RECORD_DOMAIN.name,
-            problem: format!(
-                "is \"{domain}\"; expected an SES DKIM domain such as dkim.amazonses.com"
-            ),
-        })
-    }
+/// The same rule as a signing zone SES names: the fallback must be something SES
+/// could have said.
+fn check_dkim_record_domain(domain: &str) -> Result<SigningZone, ConfigError> {
+    SigningZone::parse(domain).map_err(|e| ConfigError {
+        variable: DKIM_RECORD_DOMAIN.name,
+        problem: format!(
+            "is \"{domain}\"; {}; expected a DNS zone such as dkim.amazonses.com",
+            e.rule
+        ),
+    })
 }
 
 #[cfg(test)]
@@ -430,7 +426,7 @@ mod tests {
         assert_eq!(s.schedule_group, "dkim-autopilot");
         assert_eq!(s.dkim_record_ttl, 1800);
         assert_eq!(s.ses_region, None);
-        assert_eq!(s.dkim_record_domain, "dkim.amazonses.com");
+        assert_eq!(s.dkim_record_domain.as_str(), "dkim.amazonses.com");
         assert_eq!(s.event_bus_name, None);
         assert_eq!(s.policy, FollowUpPolicy::default());
         assert_eq!(s.pacing, PaceSettings::default());
@@ -515,16 +511,22 @@ mod tests {
     #[test]
     fn ses_region_picks_the_dkim_domain_unless_overridden() {
         let s = settings(&[ROLE, REGION, ("SES_REGION", "af-south-1")]).unwrap();
-        assert_eq!(s.dkim_record_domain, "dkim.af-south-1.amazonses.com");
+        assert_eq!(
+            s.dkim_record_domain.as_str(),
+            "dkim.af-south-1.amazonses.com"
+        );
         let s = settings(&[ROLE, ("AWS_REGION", "eu-south-1")]).unwrap();
-        assert_eq!(s.dkim_record_domain, "dkim.eu-south-1.amazonses.com");
+        assert_eq!(
+            s.dkim_record_domain.as_str(),
+            "dkim.eu-south-1.amazonses.com"
+        );
         let s = settings(&[
             ROLE,
             REGION,
             ("DKIM_RECORD_DOMAIN", "dkim.xx-new-1.amazonses.com."),
         ])
         .unwrap();
-        assert_eq!(s.dkim_record_domain, "dkim.xx-new-1.amazonses.com");
+        assert_eq!(s.dkim_record_domain.as_str(), "dkim.xx-new-1.amazonses.com");
     }
 
     #[test]
@@ -607,7 +609,7 @@ mod tests {
                 "PACE_MARGIN_PERCENT",
             ),
             (
-                &[ROLE, REGION, ("DKIM_RECORD_DOMAIN", "evil.example.com")],
+                &[ROLE, REGION, ("DKIM_RECORD_DOMAIN", "dkim amazonses.com")],
                 "DKIM_RECORD_DOMAIN",
             ),
             (

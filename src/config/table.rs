@@ -157,7 +157,7 @@ pub const SES_REGION: Text = unset(
 pub const DKIM_RECORD_DOMAIN: Text = unset(
     "DKIM_RECORD_DOMAIN",
     "from the table",
-    "CNAME target domain",
+    "CNAME target when SES names no signing zone",
 );
 pub const FIRST_CHECK_DELAY_MINUTES: Number = number(
     "FIRST_CHECK_DELAY_MINUTES",

@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 
 use super::ids::{DomainName, HostedZoneId, TenantId};
-use super::records::DkimTokens;
+use super::records::{DkimTokens, SigningZone};
 
 /// What every look of a chain knows, whatever became of the records.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +19,10 @@ pub struct Chain {
     pub restarts: u32,
     /// The window counts from here (earlier than the first look when it was deferred).
     pub onboarding_started_at: DateTime<Utc>,
+    /// The zone SES named for the identity's records (SES v2 `SigningHostedZone`),
+    /// once a look has learned it; `None` before that, and in chains written before
+    /// this was known, whose records point where the Region table says.
+    pub signing_zone: Option<SigningZone>,
 }
 
 impl Chain {
@@ -34,6 +38,15 @@ impl Chain {
             attempt: 1,
             restarts: 0,
             onboarding_started_at,
+            signing_zone: None,
+        }
+    }
+
+    /// The same chain, knowing where SES wants the records to point.
+    pub fn signing_in(self, signing_zone: Option<SigningZone>) -> Self {
+        Self {
+            signing_zone,
+            ..self
         }
     }
 

@@ -1,7 +1,7 @@
 //! What SES holds for a domain identity: its Easy DKIM status and tokens, in the
 //! core's words (the `aws::ses` adapter maps SES's answers into these).
 
-use super::records::DkimTokens;
+use super::records::{DkimTokens, SigningZone};
 
 /// SES's DKIM verification status for one identity, plus "the identity is gone".
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,34 @@ impl DkimState {
         status: DkimStatus::IdentityMissing,
         tokens: None,
     };
+}
+
+/// An Easy DKIM key length (SES v2 `DkimSigningKeyLength`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyLength {
+    Rsa1024,
+    Rsa2048,
+}
+
+impl KeyLength {
+    /// SES's own word for it, as events and logs carry it.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Rsa1024 => "RSA_1024_BIT",
+            Self::Rsa2048 => "RSA_2048_BIT",
+        }
+    }
+}
+
+/// How SES signs for an identity, as SES v2 `GetEmailIdentity` tells it. Every part is
+/// optional: an identity whose DKIM never started, or a Region that does not report a
+/// part yet, leaves it out.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Signing {
+    /// The zone the CNAMEs must point into (`SigningHostedZone`).
+    pub zone: Option<SigningZone>,
+    pub current_key_length: Option<KeyLength>,
+    pub next_key_length: Option<KeyLength>,
 }
 
 /// SES's custom MAIL FROM state for one identity. SES judges it by the MX alone:

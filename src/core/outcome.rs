@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::chain::Chain;
 use super::handover::{count, HandedOverRecord, RecordCheck};
-use super::identity::DkimStatus;
+use super::identity::{DkimStatus, KeyLength, Signing};
 use super::ids::{DomainName, HostedZoneId, TenantId};
 use super::reconcile::{ReconcileRun, DRY_RUN_LIST_CAP};
 use super::records::DkimTokens;
@@ -122,6 +122,12 @@ pub struct OutcomeDetail {
     /// `DKIM Drift Repaired`: the sending records (`name TYPE`) put back beside DKIM's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sending_records: Vec<String>,
+    /// The zone SES named for the records (SES v2 `SigningHostedZone`), where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_zone: Option<String>,
+    /// `DKIM Verified`: the identity's key lengths, `{"current": .., "next": ..}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_length: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +197,7 @@ fn chain_detail(
         restarts: Some(chain.restarts),
         onboarding_started_at: Some(chain.onboarding_started_at),
         elapsed_seconds: Some(chain.elapsed_seconds(now)),
+        signing_zone: chain.signing_zone.as_ref().map(ToString::to_string),
         ..Default::default()
     }
 }
@@ -238,15 +245,17 @@ pub fn records_published(
     )
 }
 
-/// `DKIM Verified`: SES says Success. `zone`: `None` for a handed-over domain.
+/// `DKIM Verified`: SES says Success. `zone`: `None` for a handed-over domain;
+/// `signing`: how SES signs for it, when SES v2 could say.
 pub fn verified(
     chain: &Chain,
     zone: Option<&HostedZoneId>,
     tokens: &DkimTokens,
+    signing: Option<&Signing>,
     now: DateTime<Utc>,
 ) -> OutcomeEvent {
     let status = Some(DkimStatus::Success);
-    verdict(
+    let mut event = verdict(
         OutcomeKind::Verified,
         chain,
         zone,
@@ -254,7 +263,18 @@ pub fn verified(
         status,
         None,
         now,
-    )
+    );
+    if let Some(signing) = signing {
+        if let Some(zone) = &signing.zone {
+            event.detail.signing_zone = Some(zone.to_string());
+        }
+        let length = |l: Option<KeyLength>| l.map(|l| l.as_str());
+        event.detail.key_length = Some(json!({
+            "current": length(signing.current_key_length),
+            "next": length(signing.next_key_length),
+        }));
+    }
+    event
 }
 
 /// `DKIM Verification Timed Out`: the window closed before SES verified (or before
@@ -594,10 +614,21 @@ mod tests {
         assert!(d.get("dkimStatus").is_none() && d.get("reasonCode").is_none());
         // The verdicts of one onboarding share an identity; publications by their tokens.
         let later = now + chrono::TimeDelta::hours(1);
-        let v1 = verified(&chain(), Some(&zone), &tokens, now);
-        let v2 = verified(&chain().next(), None, &tokens, later);
+        let v1 = verified(&chain(), Some(&zone), &tokens, None, now);
+        let signing = Signing {
+            zone: Some(crate::core::records::SigningZone::parse("dkim-c2.amazonses.com").unwrap()),
+            current_key_length: Some(KeyLength::Rsa1024),
+            next_key_length: Some(KeyLength::Rsa2048),
+        };
+        let v2 = verified(&chain().next(), None, &tokens, Some(&signing), later);
         assert_eq!(v1.detail.outcome_id, v2.detail.outcome_id);
         assert_eq!(detail(&v1)["dkimStatus"], "Success");
+        assert!(detail(&v1).get("signingZone").is_none() && detail(&v1).get("keyLength").is_none());
+        assert_eq!(detail(&v2)["signingZone"], "dkim-c2.amazonses.com");
+        assert_eq!(
+            detail(&v2)["keyLength"],
+            json!({"current": "RSA_1024_BIT", "next": "RSA_2048_BIT"})
+        );
         let other = DkimTokens::parse(&["d4", "e5", "f6"]).unwrap();
         assert_ne!(
             published.detail.outcome_id,

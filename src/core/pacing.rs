@@ -12,6 +12,7 @@ pub enum Budget {
     SesDeleteIdentity,
     SesSetIdentityMailFromDomain,
     SesGetIdentityMailFromDomainAttributes,
+    SesGetEmailIdentity,
     Route53,
 }
 
@@ -65,6 +66,12 @@ pub const LIMITS: &[Limit] = &[
         source: "Amazon SES API v1 reference, GetIdentityMailFromDomainAttributes: \"throttled at one request per second\", up to 100 identities per request",
     },
     Limit {
+        budget: Budget::SesGetEmailIdentity,
+        apis: "ses:GetEmailIdentity (SES v2)",
+        documented_per_second: 1,
+        source: "Amazon SES quotas: API calls other than sending are throttled at one per second (https://docs.aws.amazon.com/ses/latest/dg/quotas.html); GetEmailIdentity reads one identity a call",
+    },
+    Limit {
         budget: Budget::Route53,
         apis: "every Route 53 API, together",
         documented_per_second: 5,
@@ -111,7 +118,8 @@ impl PaceSettings {
             | Budget::SesListIdentities
             | Budget::SesDeleteIdentity
             | Budget::SesSetIdentityMailFromDomain
-            | Budget::SesGetIdentityMailFromDomainAttributes => self.ses_calls_per_second,
+            | Budget::SesGetIdentityMailFromDomainAttributes
+            | Budget::SesGetEmailIdentity => self.ses_calls_per_second,
             Budget::Route53 => self.route53_calls_per_second,
         }
     }
@@ -177,6 +185,7 @@ mod tests {
             Budget::SesDeleteIdentity,
             Budget::SesSetIdentityMailFromDomain,
             Budget::SesGetIdentityMailFromDomainAttributes,
+            Budget::SesGetEmailIdentity,
             Budget::Route53,
         ] {
             let limit = LIMITS.iter().find(|l| l.budget == budget).unwrap();

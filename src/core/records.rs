@@ -1,5 +1,6 @@
 //! The DKIM records SES asks for: three `<token>._domainkey.<domain>` CNAMEs
-//! pointing at `<token>.<dkim-domain>`.
+//! pointing at `<token>.<signing zone>`, the zone SES publishes the identity's keys
+//! under (SES v2 `SigningHostedZone`; the Region table below when SES names none).
 
 use std::fmt;
 
@@ -24,13 +25,96 @@ const REGIONS_WITH_REGIONAL_DKIM_DOMAIN: &[&str] = &[
     "us-gov-east-1",
 ];
 
-/// The domain DKIM CNAMEs point into for identities in `ses_region`.
-pub fn dkim_record_domain_for(ses_region: &str) -> String {
-    if REGIONS_WITH_REGIONAL_DKIM_DOMAIN.contains(&ses_region) {
+/// The zone DKIM CNAMEs point into for identities in `ses_region`, by the table: the
+/// fallback for an identity whose signing zone SES did not name.
+pub fn dkim_record_domain_for(ses_region: &str) -> SigningZone {
+    SigningZone(if REGIONS_WITH_REGIONAL_DKIM_DOMAIN.contains(&ses_region) {
         format!("dkim.{ses_region}.amazonses.com")
     } else {
         "dkim.amazonses.com".to_owned()
+    })
+}
+
+/// The DNS zone SES publishes an identity's DKIM public keys under (SES v2
+/// `DkimAttributes.SigningHostedZone`): each record's value is `<token>.<zone>`.
+/// SES documents that it "may vary by Region and cell", so any well-formed DNS name is
+/// accepted, whether SES names it or `DKIM_RECORD_DOMAIN` does.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(transparent)]
+pub struct SigningZone(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("signing zone \"{zone}\" {rule}")]
+pub struct InvalidSigningZone {
+    pub zone: String,
+    pub rule: &'static str,
+}
+
+/// `<token>.` must fit in front of the zone within DNS's 253 octets.
+const MAX_SIGNING_ZONE_OCTETS: usize = 253 - DKIM_TOKEN_MAX_LEN - 1;
+
+impl SigningZone {
+    /// A DNS name of at least two labels of letters, digits and hyphens (no label
+    /// starting or ending with a hyphen); case and a final dot are folded away.
+    pub fn parse(zone: &str) -> Result<Self, InvalidSigningZone> {
+        let lower = zone.trim_end_matches('.').to_ascii_lowercase();
+        let invalid = |rule| InvalidSigningZone {
+            zone: zone.chars().take(64).collect(),
+            rule,
+        };
+        if lower.is_empty() || lower.len() > MAX_SIGNING_ZONE_OCTETS {
+            return Err(invalid("must be 1 to 220 characters long"));
+        }
+        let labels: Vec<&str> = lower.split('.').collect();
+        if labels.len() < 2 {
+            return Err(invalid("must have at least two labels"));
+        }
+        let label_ok = |l: &&str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        };
+        if !labels.iter().all(label_ok) {
+            return Err(invalid(
+                "must be labels of letters, digits and inner hyphens, each 1 to 63 long",
+            ));
+        }
+        Ok(Self(lower))
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SigningZone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The one zone all three of `tokens`' records in `existing` point into, if they are
+/// all there and agree: for an identity SES has verified, that zone is the one SES
+/// signs under, with no need to ask.
+pub fn zone_in_use(
+    domain: &DomainName,
+    tokens: &DkimTokens,
+    existing: &[CnameRecord],
+) -> Option<SigningZone> {
+    let mut zones = tokens.iter().map(|token| {
+        let name = dkim_record_name(domain, token);
+        let record = existing.iter().find(|r| r.name == name)?;
+        let zone = record
+            .value
+            .strip_prefix(token.as_str())?
+            .strip_prefix('.')?;
+        SigningZone::parse(zone).ok()
+    });
+    let first = zones.next()??;
+    zones.all(|z| z.as_ref() == Some(&first)).then_some(first)
 }
 
 /// One Easy DKIM token as SES hands it out: lowercase letters and digits.
@@ -128,24 +212,24 @@ pub struct CnameRecord {
 pub fn dkim_records(
     domain: &DomainName,
     tokens: &DkimTokens,
-    dkim_record_domain: &str,
+    zone: &SigningZone,
     ttl: i64,
 ) -> Vec<CnameRecord> {
     tokens
         .iter()
-        .map(|token| dkim_record(domain, token, dkim_record_domain, ttl))
+        .map(|token| dkim_record(domain, token, zone, ttl))
         .collect()
 }
 
 pub fn dkim_record(
     domain: &DomainName,
     token: &DkimToken,
-    dkim_record_domain: &str,
+    zone: &SigningZone,
     ttl: i64,
 ) -> CnameRecord {
     CnameRecord {
         name: dkim_record_name(domain, token),
-        value: format!("{token}.{dkim_record_domain}"),
+        value: format!("{token}.{zone}"),
         ttl,
     }
 }
@@ -195,7 +279,8 @@ impl RecordRepair {
 
 /// Compare what SES wants (`wanted`) with what the zone holds (`existing`, the CNAMEs
 /// under `_domainkey.<domain>`). Only records this function wrote for `published`
-/// tokens, with exactly the value it wrote, are ever deleted.
+/// tokens, with exactly a value it wrote, are ever deleted. `published` may name a
+/// record more than once (the values it may have written under each signing zone).
 pub fn plan_repair(
     wanted: &[CnameRecord],
     published: &[CnameRecord],
@@ -208,13 +293,17 @@ pub fn plan_repair(
             repair.upserts.push(record.clone());
         }
     }
-    for old in published
-        .iter()
-        .filter(|p| !wanted.iter().any(|w| w.name == p.name))
-    {
-        match find(&old.name) {
+    let mut stale: Vec<&str> = Vec::new();
+    for name in published.iter().map(|p| p.name.as_str()) {
+        if !wanted.iter().any(|w| w.name == name) && !stale.contains(&name) {
+            stale.push(name);
+        }
+    }
+    for name in stale {
+        let ours = |value: &str| published.iter().any(|p| p.name == name && p.value == value);
+        match find(name) {
             // DELETE must repeat the record exactly, TTL included.
-            Some(current) if current.value == old.value => repair.deletes.push(current.clone()),
+            Some(current) if ours(&current.value) => repair.deletes.push(current.clone()),
             Some(current) => repair.left_alone.push(current.clone()),
             None => {}
         }
@@ -225,7 +314,7 @@ pub fn plan_repair(
 /// What to do with the CNAMEs under `_domainkey.<domain>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RecordRemoval {
-    /// Holding exactly `<token>.<dkim domain>` at `<token>._domainkey.<domain>`, as
+    /// Holding exactly `<token>.<signing zone>` at `<token>._domainkey.<domain>`, as
     /// found: a Route 53 DELETE must repeat the record, TTL included.
     pub deletes: Vec<CnameRecord>,
     /// Everything else there: another provider's selector, a record someone edited.
@@ -233,17 +322,22 @@ pub struct RecordRemoval {
 }
 
 /// Plan the removal of the records SES wants for `tokens` from `existing` (the
-/// CNAMEs under `_domainkey.<domain>`). A record whose value differs in any way is
-/// not ours to delete.
+/// CNAMEs under `_domainkey.<domain>`), pointing under any of `zones` (the identity's
+/// signing zone, and the table's for records written before SES named one). A record
+/// whose value differs in any other way is not ours to delete.
 pub fn plan_removal(
     domain: &DomainName,
     tokens: &[&DkimToken],
-    dkim_record_domain: &str,
+    zones: &[&SigningZone],
     existing: &[CnameRecord],
 ) -> RecordRemoval {
-    let ours: Vec<CnameRecord> = tokens
+    let ours: Vec<CnameRecord> = zones
         .iter()
-        .map(|token| dkim_record(domain, token, dkim_record_domain, 0))
+        .flat_map(|zone| {
+            tokens
+                .iter()
+                .map(|token| dkim_record(domain, token, zone, 0))
+        })
         .collect();
     let (deletes, left_alone) = existing.iter().cloned().partition(|record| {
         ours.iter()
@@ -271,7 +365,7 @@ mod tests {
     #[test]
     fn builds_three_cnames_under_domainkey() {
         let domain = DomainName::parse("Example.com").unwrap();
-        let records = dkim_records(&domain, &tokens(), "dkim.amazonses.com", 1800);
+        let records = dkim_records(&domain, &tokens(), &zone("dkim.amazonses.com"), 1800);
         assert_eq!(records.len(), 3);
         assert_eq!(
             records[0],
@@ -284,22 +378,18 @@ mod tests {
         assert!(records[2].name.starts_with("qqqq"));
     }
 
+    fn zone(z: &str) -> SigningZone {
+        SigningZone::parse(z).unwrap()
+    }
+
     #[test]
     fn regional_dkim_domains_come_from_one_table() {
-        assert_eq!(dkim_record_domain_for("us-east-1"), "dkim.amazonses.com");
-        assert_eq!(dkim_record_domain_for("eu-west-1"), "dkim.amazonses.com");
-        assert_eq!(
-            dkim_record_domain_for("af-south-1"),
-            "dkim.af-south-1.amazonses.com"
-        );
-        assert_eq!(
-            dkim_record_domain_for("il-central-1"),
-            "dkim.il-central-1.amazonses.com"
-        );
-        assert_eq!(
-            dkim_record_domain_for("us-gov-east-1"),
-            "dkim.us-gov-east-1.amazonses.com"
-        );
+        let table = |r| dkim_record_domain_for(r).as_str().to_owned();
+        assert_eq!(table("us-east-1"), "dkim.amazonses.com");
+        assert_eq!(table("eu-west-1"), "dkim.amazonses.com");
+        assert_eq!(table("af-south-1"), "dkim.af-south-1.amazonses.com");
+        assert_eq!(table("il-central-1"), "dkim.il-central-1.amazonses.com");
+        assert_eq!(table("us-gov-east-1"), "dkim.us-gov-east-1.amazonses.com");
         assert_eq!(REGIONS_WITH_REGIONAL_DKIM_DOMAIN.len(), 11);
     }
 
@@ -421,15 +511,85 @@ mod tests {
                 1800,
             ),
         ];
+        let table = zone("dkim.amazonses.com");
         let plan = plan_removal(
             &domain,
             &tokens.iter().collect::<Vec<_>>(),
-            "dkim.amazonses.com",
+            &[&table],
             &existing,
         );
         assert_eq!(plan.deletes, [existing[0].clone()], "as found, TTL 300");
         assert_eq!(plan.left_alone, existing[1..]);
-        let none = plan_removal(&domain, &[], "dkim.amazonses.com", &existing);
+        let none = plan_removal(&domain, &[], &[&table], &existing);
         assert!(none.deletes.is_empty() && none.left_alone.len() == existing.len());
+        // Under the identity's own signing zone too, when SES names another.
+        let regional = zone("dkim.eu-south-1.amazonses.com");
+        let both = plan_removal(
+            &domain,
+            &tokens.iter().collect::<Vec<_>>(),
+            &[&regional, &table],
+            &existing,
+        );
+        assert_eq!(both.deletes, [existing[0].clone(), existing[4].clone()]);
+    }
+
+    #[test]
+    fn a_signing_zone_is_any_well_formed_dns_name() {
+        assert_eq!(zone("DKIM.AmazonSES.com.").as_str(), "dkim.amazonses.com");
+        assert_eq!(
+            zone("dkim-c2.us-east-1.amazonses.com").as_str(),
+            "dkim-c2.us-east-1.amazonses.com"
+        );
+        for (bad, rule) in [
+            ("", "long"),
+            ("amazonses", "two labels"),
+            ("dkim..amazonses.com", "labels"),
+            ("-dkim.amazonses.com", "labels"),
+            ("dkim amazonses.com", "labels"),
+            ("dkim_x.amazonses.com", "labels"),
+        ] {
+            let err = SigningZone::parse(bad).unwrap_err();
+            assert!(err.to_string().contains(rule), "{bad}: {err}");
+        }
+        let long = format!("{}.com", "a.".repeat(109));
+        assert!(SigningZone::parse(&long).is_err(), "{}", long.len());
+    }
+
+    #[test]
+    fn the_zone_in_use_is_the_one_all_three_records_agree_on() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let tokens = DkimTokens::parse(&["aaa1", "bbb2", "ccc3"]).unwrap();
+        let cell = zone("dkim-c2.us-east-1.amazonses.com");
+        let records = dkim_records(&domain, &tokens, &cell, 1800);
+        assert_eq!(zone_in_use(&domain, &tokens, &records), Some(cell.clone()));
+        assert_eq!(zone_in_use(&domain, &tokens, &records[..2]), None);
+        let mut mixed = records.clone();
+        mixed[1] = dkim_record(
+            &domain,
+            tokens.iter().nth(1).unwrap(),
+            &zone("dkim.amazonses.com"),
+            1800,
+        );
+        assert_eq!(zone_in_use(&domain, &tokens, &mixed), None);
+        let mut wrong = records.clone();
+        wrong[2].value = "elsewhere.example.net".into();
+        assert_eq!(zone_in_use(&domain, &tokens, &wrong), None);
+    }
+
+    #[test]
+    fn repair_deletes_a_stale_record_under_either_zone_it_may_have_written() {
+        let domain = DomainName::parse("example.com").unwrap();
+        let old = DkimTokens::parse(&["old1", "old2", "old3"]).unwrap();
+        let new = DkimTokens::parse(&["new1", "new2", "new3"]).unwrap();
+        let (table, cell) = (zone("dkim.amazonses.com"), zone("dkim-c2.amazonses.com"));
+        let mut existing = dkim_records(&domain, &old, &table, 1800);
+        existing[2].value = "someone.else.example".into();
+        let mut published = dkim_records(&domain, &old, &cell, 1800);
+        published.extend(dkim_records(&domain, &old, &table, 1800));
+        let wanted = dkim_records(&domain, &new, &cell, 1800);
+        let repair = plan_repair(&wanted, &published, &existing);
+        assert_eq!(repair.deletes, existing[..2]);
+        assert_eq!(repair.left_alone, existing[2..]);
+        assert_eq!(repair.upserts, wanted);
     }
 }

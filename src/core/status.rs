@@ -198,7 +198,7 @@ mod tests {
         dkim_records(
             &DomainName::parse("example.com").unwrap(),
             &tokens,
-            "dkim.amazonses.com",
+            &crate::core::records::SigningZone::parse("dkim.amazonses.com").unwrap(),
             1800,
         )
     }

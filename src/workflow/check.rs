@@ -14,6 +14,7 @@ use super::steps::chain::{conclude, look, verify_again, Look};
 use super::steps::records::{self, names, wanted};
 use super::steps::schedules;
 use super::steps::scope::skip;
+use super::steps::signing::known_or_learned;
 use super::steps::zones::opted_out_tag;
 use super::{Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
@@ -60,15 +61,25 @@ pub async fn check(
         Verdict::KeepWaiting { next_check_at } => {
             // SES's own tokens win: someone may have re-verified the domain by hand.
             let current = state.tokens.unwrap_or_else(|| published.clone());
+            // A chain written before SES v2 was read learns the zone now, once.
+            let signing_zone = known_or_learned(cx, &chain.domain, chain.signing_zone.as_ref())
+                .await
+                .map_err(&stop)?;
             let next = FollowUp::Published {
-                chain: chain.next(),
+                chain: chain.next().signing_in(signing_zone),
                 zone: zone.clone(),
                 tokens: current.clone(),
             };
-            let (repair, follow_up) =
-                repair_and_reschedule(cx, &next, &current, &published, next_check_at, false)
-                    .await
-                    .map_err(&stop)?;
+            let (repair, follow_up) = repair_and_reschedule(
+                cx,
+                &next,
+                &current,
+                (&chain, &published),
+                next_check_at,
+                false,
+            )
+            .await
+            .map_err(&stop)?;
             let Some(repair) = repair else {
                 // Scheduled alongside the repair it turned out must not be made.
                 let name = ScheduleName::for_follow_up(&chain.domain, chain.attempt + 1);
@@ -88,15 +99,15 @@ pub async fn check(
             if opted_out_tag(cx, &zone).await.map_err(&stop)? {
                 return opted_out(cx, &chain, &zone).await;
             }
-            let (fresh, tokens_changed) =
+            let (fresh, signing_zone, tokens_changed) =
                 verify_again(cx, &chain, &published).await.map_err(&stop)?;
             let next = FollowUp::Published {
-                chain: chain.restarted(),
+                chain: chain.restarted().signing_in(signing_zone),
                 zone: zone.clone(),
                 tokens: fresh.clone(),
             };
             let (repair, follow_up) =
-                repair_and_reschedule(cx, &next, &fresh, &published, next_check_at, true)
+                repair_and_reschedule(cx, &next, &fresh, (&chain, &published), next_check_at, true)
                     .await
                     .map_err(&stop)?;
             let repair = repair.unwrap_or_default();
@@ -123,6 +134,9 @@ async fn opted_out(cx: &Context<'_>, chain: &Chain, zone: &HostedZoneId) -> Resu
         .map_err(Stop::about(&chain.domain, chain.tenant_id.as_ref()))
 }
 
+/// What this look's chain published: its tokens, under the zone it knew then.
+type Published<'a> = (&'a Chain, &'a DkimTokens);
+
 /// Bring the records in line with `current` tokens while scheduling `next`: the two
 /// do not depend on each other. No repair (`None`) when the zone turned out to be
 /// opted out; `tag_read`: the caller already knows it is not.
@@ -130,7 +144,7 @@ async fn repair_and_reschedule(
     cx: &Context<'_>,
     next: &FollowUp,
     current: &DkimTokens,
-    published: &DkimTokens,
+    published: Published<'_>,
     at: DateTime<Utc>,
     tag_read: bool,
 ) -> Result<(Option<RecordRepair>, FollowUpRef), AwsError> {
@@ -143,22 +157,30 @@ async fn repair_and_reschedule(
     )
 }
 
-/// Make the zone hold exactly SES's current records; remove the ones this chain
-/// published for tokens SES no longer uses, and nothing else. The opt-out tag is read
-/// only when there is something to write (`None`: opted out, nothing written).
+/// Make the zone hold exactly SES's current records, pointing where SES signs; remove
+/// the ones this chain published for tokens SES no longer uses (under the zone it
+/// knew or the table's), and nothing else. The opt-out tag is read only when there
+/// is something to write (`None`: opted out, nothing written).
 async fn repair(
     cx: &Context<'_>,
     next: &FollowUp,
     zone: &HostedZoneId,
     current: &DkimTokens,
-    published: &DkimTokens,
+    (chain, published): Published<'_>,
     tag_read: bool,
 ) -> Result<Option<RecordRepair>, AwsError> {
     let domain = next.domain();
     let existing = records::read(cx, zone, domain).await?;
+    let mut ours = records::ours(cx, domain, published, chain.signing_zone.as_ref());
+    ours.extend(records::ours(
+        cx,
+        domain,
+        published,
+        next.chain().signing_zone.as_ref(),
+    ));
     let repair = plan_repair(
-        &wanted(cx, domain, current),
-        &wanted(cx, domain, published),
+        &wanted(cx, domain, current, next.chain().signing_zone.as_ref()),
+        &ours,
         &existing,
     );
     if !repair.is_empty() && !tag_read && opted_out_tag(cx, zone).await? {

@@ -10,6 +10,7 @@ use tracing::warn;
 use super::steps::public_dns::{look_up, served_or_unknown};
 use super::steps::records::{read, wanted};
 use super::steps::sending::{self, organisational_dmarc};
+use super::steps::signing;
 use super::steps::zones::{find_usable, Usable};
 use super::Context;
 use crate::aws::AwsError;
@@ -215,11 +216,6 @@ async fn one_domain(
     let chain_running = follow_up
         .as_ref()
         .is_some_and(|f| f.offboarded || !f.schedules.is_empty());
-    let wanted = state
-        .tokens
-        .as_ref()
-        .map(|t| wanted(cx, domain, t))
-        .unwrap_or_default();
     let verified = state.status == DkimStatus::Success;
     let mail_from_view = cx
         .settings
@@ -229,9 +225,21 @@ async fn one_domain(
         .then(|| MailFromView::of(mail_from));
     let (records_home, dkim_records, sending_records, plan) = match place {
         Place::Zone(zone) => {
-            let found = match wanted.is_empty() {
+            let found = match state.tokens.is_none() {
                 true => Vec::new(),
                 false => read(cx, zone, domain).await?,
+            };
+            // Judged where SES signs, as the reconcile judges it.
+            let wanted = match (&state.tokens, verified) {
+                (Some(tokens), true) => {
+                    let zone = signing::of_verified(cx, domain, tokens, &found).await?;
+                    wanted(cx, domain, tokens, zone.as_ref())
+                }
+                (Some(tokens), false) => {
+                    let zone = signing::learn(cx, domain).await?;
+                    wanted(cx, domain, tokens, zone.as_ref())
+                }
+                (None, _) => Vec::new(),
             };
             let action = plan_zone(Observed {
                 status: state.status,
@@ -258,6 +266,13 @@ async fn one_domain(
             )
         }
         _ => {
+            let wanted = match &state.tokens {
+                Some(tokens) => {
+                    let zone = signing::learn(cx, domain).await?;
+                    wanted(cx, domain, tokens, zone.as_ref())
+                }
+                None => Vec::new(),
+            };
             let (checks, _) = look_up(cx, &wanted).await;
             // Not an orphan while a chain watches it or public DNS serves (or cannot
             // tell about) its records: the reconcile's own test.

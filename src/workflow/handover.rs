@@ -13,6 +13,7 @@ use super::steps::public_dns;
 use super::steps::records::wanted;
 use super::steps::schedules;
 use super::steps::sending;
+use super::steps::signing::{self, known_or_learned};
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
@@ -38,6 +39,9 @@ pub async fn hand_over(
         .verify_domain_dkim(&chain.domain)
         .await
         .map_err(&stop)?;
+    // The tenant is told where SES signs, not where a table thinks it does.
+    let signing_zone = signing::learn(cx, &chain.domain).await.map_err(&stop)?;
+    let chain = chain.signing_in(signing_zone);
     let follow_up = FollowUp::HandedOver {
         chain: chain.clone(),
         tokens: tokens.clone(),
@@ -111,6 +115,11 @@ async fn keep_waiting(
 ) -> Result<Response, Stop> {
     let stop = Stop::about(&chain.domain, chain.tenant_id.as_ref());
     let current = ses_tokens.unwrap_or_else(|| published.clone());
+    let signing_zone = known_or_learned(cx, &chain.domain, chain.signing_zone.as_ref())
+        .await
+        .map_err(&stop)?;
+    let zone_changed = signing_zone != chain.signing_zone && chain.signing_zone.is_some();
+    let chain = chain.signing_in(signing_zone);
     let next = FollowUp::HandedOver {
         chain: chain.next(),
         tokens: current.clone(),
@@ -126,7 +135,7 @@ async fn keep_waiting(
         schedules::follow_up(cx, &next, next_check_at)
     );
     let follow_up_ref = scheduled.map_err(&stop)?;
-    if current != published {
+    if current != published || zone_changed {
         require(cx, next.chain(), &current).await.map_err(&stop)?;
     }
     if report_due {
@@ -151,15 +160,17 @@ async fn restart(
     next_check_at: DateTime<Utc>,
 ) -> Result<Response, Stop> {
     let stop = Stop::about(&chain.domain, chain.tenant_id.as_ref());
-    let (fresh, tokens_changed) = verify_again(cx, &chain, &published).await.map_err(&stop)?;
+    let (fresh, signing_zone, tokens_changed) =
+        verify_again(cx, &chain, &published).await.map_err(&stop)?;
+    let zone_changed = signing_zone != chain.signing_zone;
     let next = FollowUp::HandedOver {
-        chain: chain.restarted(),
+        chain: chain.restarted().signing_in(signing_zone),
         tokens: fresh.clone(),
     };
     let follow_up_ref = schedules::follow_up(cx, &next, next_check_at)
         .await
         .map_err(&stop)?;
-    if tokens_changed {
+    if tokens_changed || zone_changed {
         require(cx, next.chain(), &fresh).await.map_err(&stop)?;
     }
     info!(domain = %chain.domain, restarts = chain.restarts + 1, tokens_changed, "DKIM verification restarted (records handed over)");
@@ -176,7 +187,7 @@ async fn restart(
 /// Each record looked up in public DNS, all at once, and judged.
 async fn look_up(cx: &Context<'_>, chain: &Chain, tokens: &DkimTokens) -> Vec<RecordCheck> {
     let domain = &chain.domain;
-    let dkim = wanted(cx, domain, tokens);
+    let dkim = wanted(cx, domain, tokens, chain.signing_zone.as_ref());
     let ((mut checks, slowest_ms), sending) = tokio::join!(
         public_dns::look_up(cx, &dkim),
         sending::in_public_dns(cx, domain)
@@ -193,10 +204,11 @@ async fn require(
     chain: &Chain,
     tokens: &DkimTokens,
 ) -> Result<Vec<HandedOverRecord>, AwsError> {
-    let mut records: Vec<HandedOverRecord> = wanted(cx, &chain.domain, tokens)
-        .iter()
-        .map(HandedOverRecord::from)
-        .collect();
+    let mut records: Vec<HandedOverRecord> =
+        wanted(cx, &chain.domain, tokens, chain.signing_zone.as_ref())
+            .iter()
+            .map(HandedOverRecord::from)
+            .collect();
     records.extend(HandedOverRecord::sending(
         &cx.settings.sending,
         &chain.domain,

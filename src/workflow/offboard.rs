@@ -16,6 +16,7 @@ use super::steps::records::{self, names};
 use super::steps::schedules;
 use super::steps::scope::skip;
 use super::steps::sending;
+use super::steps::signing;
 use super::steps::zones::{find, opted_out_tag};
 use super::{Context, Response, Stop};
 use crate::aws::AwsError;
@@ -37,9 +38,12 @@ pub async fn offboard(
     let domain = &request.domain;
     let tenant = request.tenant_id.as_ref();
     let stop = Stop::about(domain, tenant);
-    let (zone, state, schedules) = tokio::try_join!(
+    // Where SES signs is read before the identity can go: a record under that zone
+    // (or under the table's) is ours to remove.
+    let (zone, state, signing, schedules) = tokio::try_join!(
         observe_zone(cx, domain, request.hosted_zone_id.as_ref()),
         cx.aws.ses.dkim_state(domain),
+        signing::read(cx, domain),
         schedules::of_domain(cx, domain),
     )
     .map_err(&stop)?;
@@ -62,7 +66,8 @@ pub async fn offboard(
     let tokens: Vec<_> = state.tokens.iter().flat_map(|t| t.iter()).collect();
     let records = match &zone {
         Some((_, existing)) => {
-            plan_removal(domain, &tokens, &cx.settings.dkim_record_domain, existing)
+            let signing_zone = signing.as_ref().and_then(|s| s.zone.as_ref());
+            plan_removal(domain, &tokens, &signing::ours(cx, signing_zone), existing)
         }
         None => RecordRemoval::default(),
     };

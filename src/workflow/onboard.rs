@@ -12,6 +12,7 @@ use super::steps::records::{self, wanted};
 use super::steps::schedules;
 use super::steps::scope::skip;
 use super::steps::sending::{heal, observe, report_conflicts};
+use super::steps::signing;
 use super::steps::zones::{find_usable, Usable};
 use super::{run_boxed, Context, Response, Stop};
 use crate::aws::AwsError;
@@ -97,18 +98,24 @@ pub async fn look_for_zone_again(
     }
 }
 
-/// Tokens from SES, then the records and the first check at once: both need only
-/// the tokens and the zone. `chain`: the look the first check will be.
+/// Tokens from SES, then where SES wants them to point (the identity must exist
+/// before SES v2 can say), then the records and the first check at once: both need
+/// only the tokens, the signing zone and the hosted zone. `chain`: the look the first
+/// check will be.
 async fn publish(cx: &Context<'_>, chain: Chain, zone: HostedZoneId) -> Result<Response, Stop> {
     let stop = Stop::about(&chain.domain, chain.tenant_id.as_ref());
     let domain = chain.domain.clone();
-    // The sending names are read while SES is asked for tokens: neither needs the other.
-    let (tokens, sending) = tokio::join!(
-        cx.aws.ses.verify_domain_dkim(&domain),
+    // The sending names are read while SES is asked: neither needs the other.
+    let (asked, sending) = tokio::join!(
+        async {
+            let tokens = cx.aws.ses.verify_domain_dkim(&domain).await?;
+            Ok::<_, AwsError>((tokens, signing::learn(cx, &domain).await?))
+        },
         observe_sending(cx, &zone, &domain)
     );
-    let tokens = tokens.map_err(&stop)?;
-    let records = wanted(cx, &domain, &tokens);
+    let (tokens, signing_zone) = asked.map_err(&stop)?;
+    let chain = chain.signing_in(signing_zone);
+    let records = wanted(cx, &domain, &tokens, chain.signing_zone.as_ref());
     let follow_up = FollowUp::Published {
         chain: chain.clone(),
         zone: zone.clone(),

@@ -17,6 +17,7 @@ use super::steps::records::{self, names, wanted};
 use super::steps::schedules;
 use super::steps::scope::skip;
 use super::steps::sending::{self, report_conflicts};
+use super::steps::signing;
 use super::steps::zones::find;
 use super::{run_boxed, Context, FollowUpRef, Response, Stop};
 use crate::aws::AwsError;
@@ -198,11 +199,16 @@ async fn reconcile_zones(
             true => false,
             false => schedules::of_domain(cx, domain).await?.any(),
         };
-        let wanted = state
-            .tokens
-            .as_ref()
-            .map(|t| wanted(cx, domain, t))
-            .unwrap_or_default();
+        // Only a verified domain's records are compared here; a chain started for the
+        // others learns where SES signs at its first look.
+        let wanted = match (&state.tokens, &records) {
+            (Some(tokens), Some(existing)) => {
+                let zone = signing::of_verified(cx, domain, tokens, existing).await?;
+                wanted(cx, domain, tokens, zone.as_ref())
+            }
+            (Some(tokens), None) => wanted(cx, domain, tokens, None),
+            (None, _) => Vec::new(),
+        };
         let action = plan_zone(Observed {
             status: state.status,
             tokens: state.tokens.as_ref(),
@@ -517,7 +523,10 @@ async fn living_elsewhere(
     for (domain, state) in cx.aws.ses.dkim_states(domains).await? {
         let served = match (state.status, &state.tokens) {
             (DkimStatus::Success, Some(tokens)) => {
-                let (checks, _) = look_up(cx, &wanted(cx, &domain, tokens)).await;
+                // Judged against where SES signs: a record under another zone is not
+                // served, and an identity is deleted on what this finds.
+                let zone = signing::learn(cx, &domain).await?;
+                let (checks, _) = look_up(cx, &wanted(cx, &domain, tokens, zone.as_ref())).await;
                 if count(&checks).could_not_check > 0 {
                     warn!(%domain, "could not look its DKIM records up in public DNS; not taken for an orphan this time");
                 }

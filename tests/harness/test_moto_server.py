@@ -144,9 +144,14 @@ def test_pending_success_and_record_deletion(aws):
                                  "DkimTokens": tokens}
     publish(aws, zone, domain, tokens[:2])
     assert dkim(aws, domain)["DkimVerificationStatus"] == "Pending"
-    # third record: regional target, upper case, trailing dot -> still accepted
+    # third record under another zone than the identity's: SES publishes the key in one
+    # place only (its signing zone), so this does not verify
     change(aws, zone, "UPSERT", f"{tokens[2]}._domainkey.{domain}.",
-           f"{tokens[2]}.DKIM.us-east-1.amazonses.com.".upper())
+           f"{tokens[2]}.dkim.us-east-1.amazonses.com")
+    assert dkim(aws, domain)["DkimVerificationStatus"] == "Pending"
+    # the signing zone, upper case, trailing dot -> accepted
+    change(aws, zone, "UPSERT", f"{tokens[2]}._domainkey.{domain}.",
+           f"{tokens[2]}.DKIM.amazonses.com.".upper())
     assert dkim(aws, domain)["DkimVerificationStatus"] == "Success"
     assert ses.verify_domain_dkim(Domain=domain)["DkimTokens"] == tokens  # idempotent on Success
     # deleting one record -> Pending again; re-adding -> Success
@@ -267,7 +272,7 @@ def test_regions_are_independent(aws, server):
     t_euw1 = aws("ses", "eu-west-1").verify_domain_dkim(Domain=domain)["DkimTokens"]
     assert not set(t_use1) & set(t_euw1)
     assert dkim(aws, domain, "ap-southeast-2") is None
-    publish(aws, zone, domain, t_euw1, fmt="{t}.dkim.eu-west-1.amazonses.com")
+    publish(aws, zone, domain, t_euw1)
     assert dkim(aws, domain, "eu-west-1")["DkimVerificationStatus"] == "Success"
     assert dkim(aws, domain)["DkimVerificationStatus"] == "Pending"
     harness(server, "POST", {"domain": domain, "status": "Failed", "region": "eu-west-1"})
@@ -284,6 +289,69 @@ def test_invalid_domain_rejected(aws, bad):
     assert e.value.response["Error"]["Code"] == "InvalidParameterValue"
 
 
+# ---------------------------------------------------------------- SES v2, signing zone
+
+
+def signing(server, method="GET", body=None, **query):
+    return harness(server, method, body, path="/_harness/ses/signing-zone", **query)
+
+
+def test_v2_get_email_identity_tells_what_v1_holds(aws):
+    ses, v2 = aws("ses"), aws("sesv2")
+    domain = new_domain()
+    with pytest.raises(ClientError) as e:
+        v2.get_email_identity(EmailIdentity=domain)
+    assert e.value.response["Error"]["Code"] == "NotFoundException"
+    ses.verify_domain_identity(Domain=domain)
+    assert v2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]["Status"] == "NOT_STARTED"
+    tokens = ses.verify_domain_dkim(Domain=domain)["DkimTokens"]
+    attrs = v2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]
+    assert (attrs["Status"], attrs["Tokens"], attrs["SigningHostedZone"]) == \
+        ("PENDING", tokens, "dkim.amazonses.com")
+    assert (attrs["CurrentSigningKeyLength"], attrs["NextSigningKeyLength"]) == \
+        ("RSA_2048_BIT", "RSA_2048_BIT")
+    assert attrs["SigningAttributesOrigin"] == "AWS_SES"
+    zone = make_zone(aws, domain)
+    publish(aws, zone, domain, tokens)
+    answer = v2.get_email_identity(EmailIdentity=domain)
+    assert answer["DkimAttributes"]["Status"] == "SUCCESS"
+    assert answer["VerifiedForSendingStatus"] is True
+
+
+def test_each_identity_keeps_the_signing_zone_it_was_given(aws, server):
+    ses, v2 = aws("ses"), aws("sesv2")
+    cell = "dkim-c2.us-east-1.amazonses.com"
+    domain, neighbour = new_domain(), new_domain()
+    assert signing(server, "POST", {"domain": domain.upper(), "signing_zone": cell.upper() + "."}) == \
+        (200, {"account_id": "123456789012", "region": "us-east-1", "domain": domain,
+               "signing_zone": cell})
+    zone = make_zone(aws, domain)
+    tokens = ses.verify_domain_dkim(Domain=domain)["DkimTokens"]
+    ses.verify_domain_dkim(Domain=neighbour)
+    assert v2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]["SigningHostedZone"] == cell
+    assert harness(server, domain=domain)[1]["signing_zone"] == cell
+    # the Region's usual zone is not where this identity's keys are
+    publish(aws, zone, domain, tokens)
+    assert dkim(aws, domain)["DkimVerificationStatus"] == "Pending"
+    for t in tokens:
+        change(aws, zone, "UPSERT", f"{t}._domainkey.{domain}", f"{t}.{cell}")
+    assert dkim(aws, domain)["DkimVerificationStatus"] == "Success"
+    # other identities, and the same domain in other Regions, keep the usual zones
+    assert v2.get_email_identity(EmailIdentity=neighbour)["DkimAttributes"][
+        "SigningHostedZone"] == "dkim.amazonses.com"
+    assert signing(server, domain=domain, region="eu-west-1")[1]["signing_zone"] == \
+        "dkim.amazonses.com"
+    assert signing(server, domain=domain, region="eu-south-1")[1]["signing_zone"] == \
+        "dkim.eu-south-1.amazonses.com"
+    # cleared: the next generation goes back to the Region's zone; this one keeps its own
+    assert signing(server, "POST", {"domain": domain, "signing_zone": None})[1][
+        "signing_zone"] == "dkim.amazonses.com"
+    assert v2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]["SigningHostedZone"] == cell
+    assert signing(server, "POST", {"domain": domain, "signing_zone": "not a zone"})[0] == 400
+    assert signing(server, "POST", {"domain": domain})[0] == 400
+    assert signing(server, "POST", {"signing_zone": cell})[0] == 400
+
+
 # ---------------------------------------------------------------- control endpoint
 
 
@@ -295,8 +363,8 @@ def test_control_endpoint_contract(aws, server):
     assert status == 200
     assert info == {"account_id": "123456789012", "region": "us-east-1", "domain": domain,
                     "dkim_enabled": True, "generation": 1, "tokens": tokens,
-                    "forced_status": None, "records_present": [False, False, False],
-                    "status": "Pending"}
+                    "forced_status": None, "signing_zone": "dkim.amazonses.com",
+                    "records_present": [False, False, False], "status": "Pending"}
     assert harness(server, domain="nope.example.com")[0] == 404
     assert harness(server, "POST", {"domain": "nope.example.com", "status": "Failed"})[0] == 404
     assert harness(server, domain=domain, account_id="111111111111")[0] == 404

@@ -141,6 +141,7 @@ pub async fn aws() -> Aws {
     let config = sdk_config().await;
     Aws::from_clients(
         aws_sdk_ses::Client::new(config),
+        aws_sdk_sesv2::Client::new(config),
         aws_sdk_route53::Client::new(config),
         aws_sdk_scheduler::Client::new(config),
         aws_sdk_eventbridge::Client::new(config),
@@ -719,4 +720,12 @@ pub async fn fire(aws: &Aws, schedule_name: &str, now: DateTime<Utc>) -> Result<
         .unwrap_or_else(|| panic!("schedule {schedule_name} should exist"));
     complete_schedule(schedule_name).await;
     invoke_at(aws, &seen.raw_input, now).await
+}
+
+/// Make SES place `domain`'s identity in another signing zone (a cell) when its DKIM
+/// next starts; `None` gives it the Region's usual zone again.
+pub async fn set_signing_zone(domain: &str, zone: Option<&str>) {
+    let body = serde_json::json!({"domain": domain, "signing_zone": zone}).to_string();
+    let answer = harness_request("POST", "/_harness/ses/signing-zone", Some(body)).await;
+    assert_eq!(answer["domain"], domain, "harness answered {answer}");
 }

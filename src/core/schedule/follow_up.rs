@@ -14,7 +14,9 @@
 //!
 //! `mailFrom` (added with the sending records, still v1: every earlier payload reads
 //! as before) also carries `mailFromSetAt`, `mailFromFirstAttempt` and
-//! `mailFromSetsAgain`; no other stage may. Anything else is refused. `dnsMode` is written only for a handed-over chain, so
+//! `mailFromSetsAgain`; no other stage may. `signingZone` (added with SES v2, still
+//! v1) is the zone SES named for the records, optional wherever tokens are and
+//! refused where they are not; a payload without it points where the table says. Anything else is refused. `dnsMode` is written only for a handed-over chain, so
 //! payloads written before hand-over existed read as Route 53.
 
 use chrono::{DateTime, Utc};
@@ -23,7 +25,7 @@ use serde_json::{Map, Value};
 
 use super::{body, read_names, write, Schema};
 use crate::core::chain::{Chain, FollowUp, MailFromWatch};
-use crate::core::records::DkimTokens;
+use crate::core::records::{DkimTokens, SigningZone};
 use crate::core::rejection::Rejection;
 use crate::core::request::DnsMode;
 
@@ -51,6 +53,8 @@ struct FollowUpBody {
     onboarding_started_at: DateTime<Utc>,
     #[serde(default)]
     tokens: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    signing_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dns_mode: Option<DnsMode>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,6 +98,7 @@ fn body_of(follow_up: &FollowUp) -> FollowUpBody {
             .tokens()
             .map(DkimTokens::to_strings)
             .unwrap_or_default(),
+        signing_zone: chain.signing_zone.as_ref().map(ToString::to_string),
         dns_mode,
         mail_from_set_at: watch.map(|w| w.set_at),
         mail_from_first_attempt: watch.map(|w| w.first_attempt),
@@ -129,12 +134,26 @@ fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
                 .map_err(|e| in_context(Rejection::invalid_event("tokens", e.to_string())))?,
         ),
     };
+    let signing_zone = match (&body.signing_zone, &tokens) {
+        (None, _) => None,
+        (Some(_), None) => {
+            return Err(in_context(Rejection::invalid_event(
+                "signingZone",
+                "belongs with the three tokens whose records point into it",
+            )))
+        }
+        (Some(zone), Some(_)) => Some(
+            SigningZone::parse(zone)
+                .map_err(|e| in_context(Rejection::invalid_event("signingZone", e.to_string())))?,
+        ),
+    };
     let chain = Chain {
         domain,
         tenant_id,
         attempt: body.attempt,
         restarts: body.restarts,
         onboarding_started_at: body.onboarding_started_at,
+        signing_zone,
     };
     let watch = (
         body.mail_from_set_at,
@@ -296,6 +315,29 @@ mod tests {
     }
 
     #[test]
+    fn the_signing_zone_travels_with_the_tokens() {
+        let zone = SigningZone::parse("dkim-c2.us-east-1.amazonses.com").unwrap();
+        let published = FollowUp::Published {
+            chain: chain().signing_in(Some(zone.clone())),
+            zone: HostedZoneId::parse("Z1").unwrap(),
+            tokens: tokens(),
+        };
+        let text = published.to_input();
+        assert!(
+            text.ends_with(
+                r#""tokens":["a1","b2","c3"],"signingZone":"dkim-c2.us-east-1.amazonses.com"}"#
+            ),
+            "{text}"
+        );
+        assert_eq!(read_back(&text), published);
+        let next = match read_back(&text) {
+            FollowUp::Published { chain, .. } => chain.next(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(next.signing_zone, Some(zone), "each look carries it on");
+    }
+
+    #[test]
     fn the_combinations_that_mean_nothing_are_refused() {
         let base = json!({
             "schema": "dkim-autopilot/follow-up", "version": 1, "stage": "verify",
@@ -324,6 +366,18 @@ mod tests {
         refused(&|v| v["dnsMode"] = json!("external"), "no hostedZoneId");
         refused(&|v| v["tokens"] = json!(["a", "a", "c"]), "distinct");
         refused(&|v| v["attempts"] = json!(1), "malformed");
+        refused(
+            &|v| v["signingZone"] = json!("dkim amazonses"),
+            "signingZone",
+        );
+        refused(
+            &|v| {
+                v["stage"] = json!("awaitZone");
+                v["tokens"] = json!([]);
+                v["signingZone"] = json!("dkim.amazonses.com");
+            },
+            "belongs with the three tokens",
+        );
         refused(&|v| v["stage"] = json!("later"), "malformed");
         refused(&|v| v["hostedZoneId"] = json!("Z 1"), "hostedZoneId");
         refused(&|v| v["tenantId"] = json!(" "), "tenantId");

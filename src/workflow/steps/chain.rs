@@ -9,6 +9,7 @@ use super::outcomes::send;
 use super::readiness::after_verified;
 use super::records::{self, names};
 use super::schedules;
+use super::signing;
 use super::zones::opted_out_tag;
 use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp};
@@ -16,7 +17,7 @@ use crate::core::identity::DkimState;
 use crate::core::ids::{DomainName, HostedZoneId};
 use crate::core::outcome::{timed_out, verification_failed, verified, Reason};
 use crate::core::policy::Conclusion;
-use crate::core::records::{plan_removal, DkimTokens, RecordRemoval, RecordRepair};
+use crate::core::records::{plan_removal, DkimTokens, RecordRemoval, RecordRepair, SigningZone};
 use crate::core::schedule::{parse_input, ScheduleName, Scheduled};
 use crate::core::tombstone::Tombstone;
 
@@ -45,14 +46,16 @@ pub async fn look(cx: &Context<'_>, follow_up: &FollowUp) -> Result<Look, AwsErr
 
 /// A restart of verification: SES is asked for tokens again. They may be the ones the
 /// chain published (`false`) or new ones (`true`), whose records must replace the old.
+/// Where they must point is asked again too: a new key may live in another zone.
 pub async fn verify_again(
     cx: &Context<'_>,
     chain: &Chain,
     published: &DkimTokens,
-) -> Result<(DkimTokens, bool), AwsError> {
+) -> Result<(DkimTokens, Option<SigningZone>, bool), AwsError> {
     let fresh = cx.aws.ses.verify_domain_dkim(&chain.domain).await?;
+    let zone = signing::learn(cx, &chain.domain).await?;
     let changed = &fresh != published;
-    Ok((fresh, changed))
+    Ok((fresh, zone, changed))
 }
 
 /// The domain's offboarding tombstone, if any. One this function cannot read is
@@ -111,7 +114,8 @@ pub async fn end(
             Err(err) if err.is_code("NoSuchHostedZone") => Vec::new(),
             other => other?,
         };
-        records = plan_removal(domain, &ours, &cx.settings.dkim_record_domain, &existing);
+        let zones = signing::ours(cx, chain.signing_zone.as_ref());
+        records = plan_removal(domain, &ours, &zones, &existing);
         if !records.deletes.is_empty() && opted_out_tag(cx, zone).await? {
             let kept = std::mem::take(&mut records.deletes);
             records.left_alone.extend(kept);
@@ -160,7 +164,10 @@ pub async fn conclude(
     match conclusion {
         Conclusion::Verified => {
             let tokens = state.tokens.as_ref().unwrap_or(published);
-            send(cx, &verified(chain, zone, tokens, cx.now)).await?;
+            // Read at verification: the event says where SES signs and with what key.
+            let signing = signing::read(cx, &chain.domain).await?;
+            let event = verified(chain, zone, tokens, signing.as_ref(), cx.now);
+            send(cx, &event).await?;
             let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,

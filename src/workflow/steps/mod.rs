@@ -10,4 +10,5 @@ pub mod records;
 pub mod schedules;
 pub mod scope;
 pub mod sending;
+pub mod signing;
 pub mod zones;

@@ -3,19 +3,36 @@
 //! through.
 
 use super::super::Context;
+use super::signing;
 use crate::aws::route53::RecordChange;
 use crate::aws::AwsError;
 use crate::core::ids::{DomainName, HostedZoneId};
-use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair};
+use crate::core::records::{dkim_records, CnameRecord, DkimTokens, RecordRepair, SigningZone};
 
-/// The records SES wants for these tokens, as this deployment writes them.
-pub fn wanted(cx: &Context<'_>, domain: &DomainName, tokens: &DkimTokens) -> Vec<CnameRecord> {
-    dkim_records(
-        domain,
-        tokens,
-        &cx.settings.dkim_record_domain,
-        cx.settings.dkim_record_ttl,
-    )
+/// The records SES wants for these tokens, pointing into `zone` (SES's signing zone;
+/// `None`: the table's), as this deployment writes them.
+pub fn wanted(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    tokens: &DkimTokens,
+    zone: Option<&SigningZone>,
+) -> Vec<CnameRecord> {
+    let target = signing::target(cx, zone);
+    dkim_records(domain, tokens, target, cx.settings.dkim_record_ttl)
+}
+
+/// Every record this function may have written for `tokens`: under SES's signing zone
+/// and under the table's (records written before SES named one).
+pub fn ours(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    tokens: &DkimTokens,
+    zone: Option<&SigningZone>,
+) -> Vec<CnameRecord> {
+    signing::ours(cx, zone)
+        .into_iter()
+        .flat_map(|z| dkim_records(domain, tokens, z, cx.settings.dkim_record_ttl))
+        .collect()
 }
 
 /// The zone's DKIM CNAMEs for `domain` (every CNAME under `_domainkey.<domain>`).
