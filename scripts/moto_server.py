@@ -414,6 +414,9 @@ def _start_new_generation(backend: Any, domain: str, state: _DkimState) -> None:
     state.forced = None
     state.signing_zone = signing_zone_for_new(backend.account_id, backend.region_name, domain)
     state.generated_at = time.time()
+    lengths = key_lengths(backend, domain)
+    if lengths is not None:  # a new key is as long as the identity's next key
+        lengths.current = lengths.next
 
 
 def verify_domain_dkim(backend: Any, domain: str) -> list[str]:
@@ -678,6 +681,83 @@ def patch_moto_ses() -> None:
 V2_STATUS = {"Success": "SUCCESS", "Pending": "PENDING", "Failed": "FAILED",
              "TemporaryFailure": "TEMPORARY_FAILURE", "NotStarted": "NOT_STARTED"}
 DEFAULT_KEY_LENGTH = "RSA_2048_BIT"
+KEY_LENGTHS = ("RSA_1024_BIT", "RSA_2048_BIT")
+# SES lets an identity's next key length change at most once a day
+# (https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_DkimSigningAttributes.html).
+KEY_CHANGE_INTERVAL_SECONDS = 24 * 3600
+
+
+class _KeyLengths:
+    __slots__ = ("current", "next", "changed_at")
+
+    def __init__(self) -> None:
+        self.current = DEFAULT_KEY_LENGTH
+        self.next = DEFAULT_KEY_LENGTH
+        self.changed_at: float | None = None  # last PutEmailIdentityDkimSigningAttributes
+
+
+# Per (account_id, region, domain), bound to the identity object as _STATE is: an
+# identity deleted and created again starts at SES's default (2048) once more.
+_KEY_LENGTHS: dict[tuple[str, str, str], tuple[Any, _KeyLengths]] = {}
+
+
+def key_lengths(backend: Any, domain: str) -> _KeyLengths | None:
+    """The key lengths of the existing identity `domain`; None if there is none."""
+    with _LOCK:
+        identity = backend.email_identities.get(domain)
+        if identity is None:
+            return None
+        key = (backend.account_id, backend.region_name, domain)
+        bound = _KEY_LENGTHS.get(key)
+        if bound is None or bound[0] is not identity:
+            bound = _KEY_LENGTHS[key] = (identity, _KeyLengths())
+        return bound[1]
+
+
+def set_key_lengths(backend: Any, domain: str, current: str, next_: str) -> bool:
+    """A test's identity whose keys are `current` and `next_` long, changed by nobody
+    today. False if the identity does not exist."""
+    with _LOCK:
+        lengths = key_lengths(backend, domain)
+        if lengths is None:
+            return False
+        lengths.current, lengths.next, lengths.changed_at = current, next_, None
+        return True
+
+
+class KeyChangeRefused(Exception):
+    """What SES answers a PutEmailIdentityDkimSigningAttributes it refuses."""
+
+
+def change_next_key_length(backend: Any, domain: str, origin: str | None,
+                           length: str | None, now: float) -> dict[str, Any]:
+    """SES's PutEmailIdentityDkimSigningAttributes for Easy DKIM, as SES checks it: the
+    identity exists, the length is one SES offers and not the one already configured,
+    and the last change is a day old. The key SES signs with keeps its length until
+    its next generation; the tokens stay (whether SES changes them is unconfirmed, and
+    the function re-reads them either way)."""
+    domain = domain.lower()
+    with _LOCK:
+        if domain not in backend.email_identities:
+            raise LookupError(domain)
+        if origin != "AWS_SES":
+            raise KeyChangeRefused(f"SigningAttributesOrigin {origin!r} is not AWS_SES")
+        if length not in KEY_LENGTHS:
+            raise KeyChangeRefused(f"NextSigningKeyLength {length!r} must be one of {KEY_LENGTHS}")
+        lengths = key_lengths(backend, domain)
+        assert lengths is not None
+        if lengths.next == length:
+            raise KeyChangeRefused(f"the next signing key length is already {length}")
+        if lengths.changed_at is not None and now - lengths.changed_at < KEY_CHANGE_INTERVAL_SECONDS:
+            raise KeyChangeRefused("the signing key length can be changed at most once per day")
+        lengths.next, lengths.changed_at = length, now
+        state = _current_state(backend, domain, create=False)
+        started = _started(state)
+        return {
+            "DkimStatus": V2_STATUS[_effective_status(backend, domain, state)] if started
+            else "NOT_STARTED",
+            "DkimTokens": list(state.tokens) if started and state is not None else [],
+        }
 
 
 def email_identity_dkim(backend: Any, domain: str) -> dict[str, Any] | None:
@@ -691,20 +771,29 @@ def email_identity_dkim(backend: Any, domain: str) -> dict[str, Any] | None:
             return {"SigningEnabled": False, "Status": "NOT_STARTED", "Tokens": [],
                     "SigningAttributesOrigin": "AWS_SES"}
         assert state is not None
+        lengths = key_lengths(backend, domain)
+        assert lengths is not None
         return {
             "SigningEnabled": True,
             "Status": V2_STATUS[_effective_status(backend, domain, state)],
             "Tokens": list(state.tokens),
             "SigningHostedZone": state.signing_zone,
             "SigningAttributesOrigin": "AWS_SES",
-            "CurrentSigningKeyLength": DEFAULT_KEY_LENGTH,
-            "NextSigningKeyLength": DEFAULT_KEY_LENGTH,
+            "CurrentSigningKeyLength": lengths.current,
+            "NextSigningKeyLength": lengths.next,
             "LastKeyGenerationTimestamp": state.generated_at,
         }
 
 
 def patch_moto_sesv2() -> None:
+    from moto.core.exceptions import JsonRESTError
     from moto.ses.exceptions import NotFoundException
+
+    class BadRequestException(JsonRESTError):
+        code = 400
+
+        def __init__(self, message: str) -> None:
+            super().__init__("BadRequestException", message)
     from moto.sesv2.responses import SESV2Response
 
     original = SESV2Response.get_email_identity
@@ -725,10 +814,34 @@ def patch_moto_sesv2() -> None:
             "VerificationStatus": dkim["Status"],
             "DkimAttributes": dkim,
             "Policies": {},
-            "Tags": [],
+            "Tags": self.sesv2_backend.list_tags_for_resource(identity_arn(backend, name)),
         })
 
+    def put_email_identity_dkim_signing_attributes(self: Any) -> str:
+        name = self._get_param("EmailIdentity") or ""
+        params = json.loads(self.body or "{}")
+        attributes = params.get("SigningAttributes") or {}
+        try:
+            answer = change_next_key_length(
+                self.sesv2_backend.core_backend, name, params.get("SigningAttributesOrigin"),
+                attributes.get("NextSigningKeyLength"), time.time())
+        except LookupError:
+            raise NotFoundException(name)
+        except KeyChangeRefused as refused:
+            raise BadRequestException(str(refused))
+        return json.dumps(answer)
+
     SESV2Response.get_email_identity = get_email_identity
+    SESV2Response.put_email_identity_dkim_signing_attributes = \
+        put_email_identity_dkim_signing_attributes
+    # moto routes no path of this operation; its app is built from this table later.
+    from moto.sesv2 import urls
+    urls.url_paths["{0}/v2/email/identities/(?P<EmailIdentity>[^/]+)/dkim/signing$"] = \
+        SESV2Response.dispatch
+
+
+def identity_arn(backend: Any, name: str) -> str:
+    return f"arn:aws:ses:{backend.region_name}:{backend.account_id}:identity/{name.lower()}"
 
 
 def set_signing_zone(account_id: str, region: str, domain: str, zone: str | None) -> None:
@@ -1136,6 +1249,18 @@ def _backend_of(params: dict[str, Any]) -> tuple[Any, tuple[str, str]]:
     return _ses_backend(account_id, region), (account_id, region)
 
 
+def _domain_of(params: dict[str, Any]) -> tuple[Any, tuple[str, str], str, str | None]:
+    """The SES backend and the domain (lower case) a harness request names, or the
+    problem with them."""
+    backend, where = _backend_of(params)
+    if backend is None:
+        return None, where, "", "region/account_id must be strings"
+    domain = params.get("domain")
+    if not isinstance(domain, str) or not is_valid_domain(domain):
+        return backend, where, "", "'domain' is required"
+    return backend, where, domain.lower(), None
+
+
 class HarnessMiddleware:
     def __init__(self, app: Any, controls: CallControls = CONTROLS) -> None:
         self.app = app
@@ -1178,6 +1303,7 @@ class HarnessMiddleware:
             "/_harness/ses/dkim-status": self._dkim_status,
             "/_harness/ses/mail-from-status": self._mail_from_status,
             "/_harness/ses/signing-zone": self._signing_zone,
+            "/_harness/ses/key-length": self._key_length,
             "/_harness/throttle": self._throttle,
             "/_harness/calls": self._calls,
             "/_harness/latency": self._latency,
@@ -1268,13 +1394,9 @@ class HarnessMiddleware:
 
     @staticmethod
     def _signing_zone(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
-        backend, (account_id, region) = _backend_of(params)
-        if backend is None:
-            return 400, {"error": "BadRequest", "message": "region/account_id must be strings"}
-        domain = params.get("domain")
-        if not isinstance(domain, str) or not is_valid_domain(domain):
-            return 400, {"error": "BadRequest", "message": "'domain' is required"}
-        domain = domain.lower()
+        backend, (account_id, region), domain, problem = _domain_of(params)
+        if problem is not None:
+            return 400, {"error": "BadRequest", "message": problem}
         if method == "POST":
             if "signing_zone" not in params:
                 return 400, {"error": "BadRequest",
@@ -1285,6 +1407,24 @@ class HarnessMiddleware:
             set_signing_zone(account_id, region, domain, zone)
         return 200, {"account_id": account_id, "region": region, "domain": domain,
                      "signing_zone": signing_zone_for_new(account_id, region, domain)}
+
+    @staticmethod
+    def _key_length(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        backend, (account_id, region), domain, problem = _domain_of(params)
+        if problem is not None:
+            return 400, {"error": "BadRequest", "message": problem}
+        if method == "POST":
+            current, next_ = params.get("current"), params.get("next")
+            if current not in KEY_LENGTHS or next_ not in KEY_LENGTHS:
+                return 400, {"error": "BadRequest",
+                             "message": f"'current' and 'next' must be one of {KEY_LENGTHS}"}
+            set_key_lengths(backend, domain, current, next_)
+        lengths = key_lengths(backend, domain)
+        if lengths is None:
+            return 404, {"error": "NotFound", "message": f"no identity {domain}"}
+        return 200, {"account_id": account_id, "region": region, "domain": domain,
+                     "current": lengths.current, "next": lengths.next,
+                     "changed_at": lengths.changed_at}
 
     @classmethod
     def _mail_from_status(cls, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:

@@ -198,7 +198,9 @@ fn expected_counts() -> Value {
     json!({
         "zonesSeen": 25, "inScope": 23, "alreadyVerified": 6, "onboarded": 12,
         "repaired": 1, "restarted": 1, "chainsStarted": 1, "chainsRunning": 1,
-        "skipped": 3, "orphaned": 1, "orphansDeleted": 0, "deferred": 0, "errors": 0
+        "skipped": 3, "orphaned": 1, "orphansDeleted": 0, "deferred": 0, "errors": 0,
+        // The seven verified domains (six intact, one drifted), all at SES's 2048 bits.
+        "keyLength": {"current1024": 0, "current2048": 7, "changed": 0, "waiting": 0, "refused": 0}
     })
 }
 
@@ -480,6 +482,7 @@ async fn three_hundred_zones_within_the_rate_limits() {
         "VerifyDomainDkim",
         "GetIdentityDkimAttributes",
         "ListIdentities",
+        "GetEmailIdentity",
     ] {
         let times: Vec<f64> = call_log("ses", action)
             .await

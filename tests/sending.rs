@@ -348,8 +348,8 @@ async fn drift_of_each_record_after_ready_is_repaired_and_ready_is_not_said_agai
     events.received().await;
 
     // WHEN a dry run looks, then a reconcile runs
-    let dry = reconcile_to_the_end(&api, true).await;
-    let real = reconcile_to_the_end(&api, false).await;
+    let dry = reconcile_through(&api, true).await;
+    let real = reconcile_through(&api, false).await;
 
     // THEN the dry run counted and listed the repair and wrote nothing; the reconcile
     // put each record back and reported the repair, and nobody hears Ready again
@@ -409,7 +409,7 @@ async fn drift_of_each_record_after_ready_is_repaired_and_ready_is_not_said_agai
     assert!(of_type(&received, "Domain Ready to Send").is_empty());
 
     // AND a second reconcile finds nothing to do
-    let again = reconcile_to_the_end(&api, false).await;
+    let again = reconcile_through(&api, false).await;
     assert_eq!(again["counts"]["sending"]["mxWritten"], 0, "{again}");
     assert_eq!(again["counts"]["sending"]["mailFromVerified"], 1, "{again}");
     // AND each finished run left its counts as metrics (the dashboard's reconcile widget)
@@ -625,27 +625,6 @@ async fn with_both_features_off_nothing_but_the_cnames_is_read_or_written() {
     let kinds = events.detail_types().await;
     assert_eq!(kinds, ["DKIM Records Published", "DKIM Verified"]);
     stop_and_read_stdout(function).await;
-}
-
-/// A reconcile, page after page as its continuation schedules bring it back.
-async fn reconcile_to_the_end(api: &RuntimeApi, dry_run: bool) -> Value {
-    let mut answer = api
-        .invoke(&reconcile_requested(dry_run))
-        .await
-        .expect("reconcile");
-    for _ in 0..20 {
-        if answer["outcome"] != "reconcileContinues" {
-            return answer;
-        }
-        let name = answer["schedule"]["scheduleName"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let seen = schedule(&name).await.expect("continuation");
-        complete_schedule(&name).await;
-        answer = api.invoke(&seen.raw_input).await.expect("next page");
-    }
-    panic!("the reconcile did not finish: {answer}")
 }
 
 /// Make the emulator's SES report MAIL FROM Success for `identity`.

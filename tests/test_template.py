@@ -57,7 +57,12 @@ EXPECTED_FUNCTION_ACTIONS = {
     "ses:SetIdentityMailFromDomain",
     "ses:GetIdentityMailFromDomainAttributes",
     "ses:GetEmailIdentity",
+    "ses:PutEmailIdentityDkimSigningAttributes",
+    "ses:TagResource",
 }
+
+# Granted only when DkimKeyLength is not keep.
+KEY_LENGTH_ACTIONS = {"ses:PutEmailIdentityDkimSigningAttributes", "ses:TagResource"}
 
 # Granted only when MailFromSubdomain is set.
 MAIL_FROM_ACTIONS = {"ses:SetIdentityMailFromDomain", "ses:GetIdentityMailFromDomainAttributes"}
@@ -94,6 +99,7 @@ EXPECTED_ENV = {
     "SES_REGION",
     "FIRST_CHECK_DELAY_MINUTES",
     "DKIM_RECORD_DOMAIN",
+    "DKIM_KEY_LENGTH",
     "EVENT_BUS_NAME",
     "SCHEDULER_DEAD_LETTER_ARN",
     "VERIFICATION_DEADLINE_HOURS",
@@ -163,6 +169,7 @@ TEXT_SETTINGS_FROM_PARAMETERS = {
     "DELETE_IDENTITY_ON_OFFBOARD": ("DeleteIdentityOnOffboard", "true", ["true", "false"]),
     "DELETE_ORPHANED_IDENTITIES": ("DeleteOrphanedIdentities", "false", ["true", "false"]),
     "DEFAULT_DNS_MODE": ("DefaultDnsMode", "route53", ["route53", "external", "auto"]),
+    "DKIM_KEY_LENGTH": ("DkimKeyLength", "2048", ["2048", "1024", "keep"]),
     "MAIL_FROM_BEHAVIOR_ON_MX_FAILURE": ("MailFromBehaviorOnMxFailure", "UseDefaultValue",
                                          ["UseDefaultValue", "RejectMessage"]),
     "DMARC_POLICY": ("DmarcPolicy", "off", ["off", "none", "quarantine", "reject"]),
@@ -200,7 +207,7 @@ OUTCOME_DETAIL_TYPES = [
     "DKIM Verification Timed Out", "Domain Rejected", "Domain Skipped",
     "DKIM Drift Repaired", "Domain Orphaned", "DKIM Removed", "Reconcile Finished",
     "DKIM Records Required", "DKIM Records Pending", "Domain Ready to Send",
-    "Domain Not Ready to Send", "Domain Records Conflict",
+    "Domain Not Ready to Send", "Domain Records Conflict", "DKIM Key Upgraded",
 ]
 
 # The recurring reconcile: the payload src/core/reconcile.rs reads (runId is the
@@ -500,6 +507,7 @@ def may_delete_identities(r: "Resolver") -> bool:
 def expected_actions(r: "Resolver") -> set[str]:
     actions = EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
     actions -= set() if r.params["MailFromSubdomain"] else MAIL_FROM_ACTIONS
+    actions -= set() if r.params["DkimKeyLength"] != "keep" else KEY_LENGTH_ACTIONS
     return actions | ({"sts:AssumeRole"} if r.params["Route53RoleArn"] else set())
 
 
@@ -1274,6 +1282,33 @@ def check_get_email_identity(tpl: dict) -> list[str]:
     return problems
 
 
+def check_key_length(tpl: dict) -> list[str]:
+    """ses:PutEmailIdentityDkimSigningAttributes and ses:TagResource (SES v2): one
+    statement, on the account's identities in the SES Region, only when DkimKeyLength
+    is not keep; and DKIM_KEY_LENGTH is the parameter."""
+    problems = []
+    for scen, kw in SCENARIOS.items():
+        for length in ("2048", "1024", "keep"):
+            for ses_region in ("", "eu-west-1"):
+                where = f"[{scen}, DkimKeyLength={length}, SesRegion={ses_region!r}]"
+                r = Resolver(tpl, **{**kw, "SesRegion": ses_region, "DkimKeyLength": length})
+                sts = role_statements(r.resources(), "FunctionRole")
+                env = r.resources()["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]
+                if env.get("DKIM_KEY_LENGTH") != length:
+                    problems.append(f"{where} DKIM_KEY_LENGTH={env.get('DKIM_KEY_LENGTH')!r}")
+                for action in sorted(KEY_LENGTH_ACTIONS):
+                    found = _statement_for(sts, action)
+                    want = 0 if length == "keep" else 1
+                    if len(found) != want:
+                        problems.append(f"{where} {len(found)} statements allow {action}, want {want}")
+                    region = ses_region or r.pseudo["AWS::Region"]
+                    arn = [f"arn:{r.pseudo['AWS::Partition']}:ses:{region}:{ACCOUNT}:identity/*"]
+                    for st in found:
+                        if as_list(st.get("Resource")) != arn or "Condition" in st:
+                            problems.append(f"{where} {action} on {st.get('Resource')!r}, want {arn}")
+    return problems
+
+
 def check_reconcile_schedule(tpl: dict) -> list[str]:
     """The recurring reconcile: always there (switched by its State), its rate a
     parameter, outside the group the function may write, invoking the function with
@@ -1578,6 +1613,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_settings,
     check_delete_identity,
     check_get_email_identity,
+    check_key_length,
     check_reconcile_schedule,
     check_parameter_groups,
     check_alarms,
@@ -1976,7 +2012,8 @@ def _fn_statements_raw(t) -> list:
 
 def m_delete_identity_always(t):
     sts = _fn_statements_raw(t)
-    i = next(i for i, st in enumerate(sts) if list(st) == ["Fn::If"])
+    i = next(i for i, st in enumerate(sts)
+             if list(st) == ["Fn::If"] and st["Fn::If"][1].get("Sid") == "SesDeleteIdentity")
     sts[i] = sts[i]["Fn::If"][1]
 
 
@@ -2001,6 +2038,27 @@ def m_get_email_identity_ignores_ses_region(t):
 def m_get_email_identity_other_accounts(t):
     _fn_statement(t, "SesGetEmailIdentity")["Resource"]["Fn::Sub"][0] = \
         "arn:${AWS::Partition}:ses:${SesRegionName}:*:identity/*"
+
+
+def m_key_length_granted_on_keep(t):
+    t["Conditions"]["ChangesKeyLength"] = {"Fn::Equals": ["a", "a"]}
+
+
+def m_key_length_any_identity(t):
+    _fn_statement(t, "SesDkimKeyLength")["Resource"] = "*"
+
+
+def m_tag_identity_any_identity(t):
+    _fn_statement(t, "SesTagIdentity")["Resource"] = "*"
+
+
+def m_key_length_ignores_ses_region(t):
+    _fn_statement(t, "SesDkimKeyLength")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"}
+
+
+def m_key_length_setting_not_passed(t):
+    t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["DKIM_KEY_LENGTH"] = "2048"
 
 
 def m_may_delete_ignores_orphans(t):
@@ -2427,6 +2485,11 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_get_email_identity_any_identity, check_get_email_identity),
     (m_get_email_identity_ignores_ses_region, check_get_email_identity),
     (m_get_email_identity_other_accounts, check_get_email_identity),
+    (m_key_length_granted_on_keep, check_key_length),
+    (m_key_length_any_identity, check_key_length),
+    (m_tag_identity_any_identity, check_key_length),
+    (m_key_length_ignores_ses_region, check_key_length),
+    (m_key_length_setting_not_passed, check_key_length),
     (m_list_tags_any_zone, check_route53),
     (m_list_tags_health_checks, check_route53),
     (m_list_tags_star, check_function_role),
@@ -2637,6 +2700,8 @@ def test_docs_check_can_fail():
         ("docs/events.md", "](how-it-works.md)", "](how-it-work.md)"),
         (DEPLOY_DOC, "`SesDeleteIdentity`", "SesDeleteIdentity"),
         (DEPLOY_DOC, "`SesGetEmailIdentity`", "SesGetEmailIdentity"),
+        (DEPLOY_DOC, "`SesDkimKeyLength`", "SesDkimKeyLength"),
+        (DEPLOY_DOC, "`SesTagIdentity`", "SesTagIdentity"),
         (DEPLOY_DOC, "`Route53ListTagsForResources`", "Route53ListTagsForResources"),
         (DEPLOY_DOC, "`SchedulerListSchedules`", "SchedulerListSchedules"),
         (DEPLOY_DOC, "`<stack>-deregistered`", "<stack>-deregistered"),

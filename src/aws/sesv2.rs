@@ -2,12 +2,16 @@
 //! the call that asks for tokens; v2 names the zone the records point into and the
 //! key lengths, which v1 does not report.
 
-use aws_sdk_sesv2::types::DkimSigningKeyLength;
+use aws_sdk_sesv2::types::{
+    DkimSigningAttributes, DkimSigningAttributesOrigin, DkimSigningKeyLength, Tag,
+};
+use chrono::{DateTime, Utc};
 
 use super::error::AwsError;
 use super::pacer::Pacer;
 use crate::core::identity::{KeyLength, Signing};
 use crate::core::ids::DomainName;
+use crate::core::key_length::{parse_changed_at, CHANGED_AT_TAG};
 use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::SigningZone;
 
@@ -16,6 +20,8 @@ pub struct SesV2 {
     client: aws_sdk_sesv2::Client,
     /// `GetEmailIdentity` has no batch form: one identity a call, about one a second.
     get_identity_pacer: Pacer,
+    put_signing_pacer: Pacer,
+    tag_pacer: Pacer,
 }
 
 impl SesV2 {
@@ -23,6 +29,11 @@ impl SesV2 {
         Self {
             client,
             get_identity_pacer: Pacer::for_budget(pacing, Budget::SesGetEmailIdentity),
+            put_signing_pacer: Pacer::for_budget(
+                pacing,
+                Budget::SesPutEmailIdentityDkimSigningAttributes,
+            ),
+            tag_pacer: Pacer::for_budget(pacing, Budget::SesTagResource),
         }
     }
 
@@ -49,8 +60,16 @@ impl SesV2 {
             }
             Err(err) => return Err(AwsError::from_sdk(OP, err)),
         };
+        let key_changed_at = output
+            .tags()
+            .iter()
+            .find(|t| t.key() == CHANGED_AT_TAG)
+            .and_then(|t| parse_changed_at(t.value()));
         let Some(dkim) = output.dkim_attributes() else {
-            return Ok(Some(Signing::default()));
+            return Ok(Some(Signing {
+                key_changed_at,
+                ..Signing::default()
+            }));
         };
         let zone = dkim
             .signing_hosted_zone()
@@ -62,7 +81,59 @@ impl SesV2 {
             zone,
             current_key_length: dkim.current_signing_key_length().and_then(key_length),
             next_key_length: dkim.next_signing_key_length().and_then(key_length),
+            key_changed_at,
         }))
+    }
+
+    /// `PutEmailIdentityDkimSigningAttributes`: SES's next Easy DKIM key for `domain`
+    /// is `length` long (origin `AWS_SES`). Returns the tokens SES answers with.
+    pub async fn set_next_key_length(
+        &self,
+        domain: &DomainName,
+        length: KeyLength,
+    ) -> Result<Vec<String>, AwsError> {
+        const OP: &str = "ses:PutEmailIdentityDkimSigningAttributes";
+        let attributes = DkimSigningAttributes::builder()
+            .next_signing_key_length(match length {
+                KeyLength::Rsa1024 => DkimSigningKeyLength::Rsa1024Bit,
+                KeyLength::Rsa2048 => DkimSigningKeyLength::Rsa2048Bit,
+            })
+            .build();
+        self.put_signing_pacer.wait_turn().await;
+        let output = self
+            .client
+            .put_email_identity_dkim_signing_attributes()
+            .email_identity(domain.as_str())
+            .signing_attributes_origin(DkimSigningAttributesOrigin::AwsSes)
+            .signing_attributes(attributes)
+            .send()
+            .await
+            .map_err(|err| AwsError::from_sdk(OP, err))?;
+        Ok(output.dkim_tokens().to_vec())
+    }
+
+    /// `TagResource`: remember on the identity (`identity_arn`) when this function
+    /// changed its key length.
+    pub async fn mark_key_changed(
+        &self,
+        identity_arn: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), AwsError> {
+        const OP: &str = "ses:TagResource";
+        let tag = Tag::builder()
+            .key(CHANGED_AT_TAG)
+            .value(at.to_rfc3339())
+            .build()
+            .map_err(|e| AwsError::invalid_input(OP, e))?;
+        self.tag_pacer.wait_turn().await;
+        self.client
+            .tag_resource()
+            .resource_arn(identity_arn)
+            .tags(tag)
+            .send()
+            .await
+            .map_err(|err| AwsError::from_sdk(OP, err))?;
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ pub mod table;
 use chrono::TimeDelta;
 
 use crate::core::deferral::DeferralPolicy;
+use crate::core::key_length::KeyLengthPolicy;
 use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::{dkim_record_domain_for, SigningZone};
@@ -30,6 +31,8 @@ pub struct Settings {
     /// Where CNAMEs point when SES names no signing zone for an identity: the
     /// Region table's zone, or `DKIM_RECORD_DOMAIN`.
     pub dkim_record_domain: SigningZone,
+    /// `DKIM_KEY_LENGTH`: the length verified identities' next keys are moved to.
+    pub key_length: KeyLengthPolicy,
     /// `None` means the account's default bus.
     pub event_bus_name: Option<String>,
     pub policy: FollowUpPolicy,
@@ -136,6 +139,12 @@ impl Settings {
             Some(d) => check_dkim_record_domain(&d)?,
             None => dkim_record_domain_for(&effective_ses_region),
         };
+        let key_length = KeyLengthPolicy::parse(&text_or_default(&get, &DKIM_KEY_LENGTH)).map_err(
+            |problem| ConfigError {
+                variable: DKIM_KEY_LENGTH.name,
+                problem,
+            },
+        )?;
         let policy = FollowUpPolicy {
             first_check_delay: TimeDelta::minutes(number(&get, &FIRST_CHECK_DELAY_MINUTES)?),
             verification_window: TimeDelta::hours(number(&get, &VERIFICATION_DEADLINE_HOURS)?),
@@ -176,6 +185,7 @@ impl Settings {
             dkim_record_ttl,
             ses_region,
             dkim_record_domain,
+            key_length,
             event_bus_name: optional(&get, &EVENT_BUS_NAME),
             policy,
             pacing,

@@ -159,6 +159,11 @@ pub const DKIM_RECORD_DOMAIN: Text = unset(
     "from the table",
     "CNAME target when SES names no signing zone",
 );
+pub const DKIM_KEY_LENGTH: Text = text(
+    "DKIM_KEY_LENGTH",
+    "2048",
+    "Easy DKIM key length of verified identities' next key: 2048, 1024 or keep",
+);
 pub const FIRST_CHECK_DELAY_MINUTES: Number = number(
     "FIRST_CHECK_DELAY_MINUTES",
     5,
@@ -303,6 +308,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::Number(DKIM_RECORD_TTL),
     Setting::Text(SES_REGION),
     Setting::Text(DKIM_RECORD_DOMAIN),
+    Setting::Text(DKIM_KEY_LENGTH),
     Setting::Number(FIRST_CHECK_DELAY_MINUTES),
     Setting::Number(VERIFICATION_DEADLINE_HOURS),
     Setting::Number(MAX_VERIFICATION_RESTARTS),

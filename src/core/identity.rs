@@ -1,6 +1,8 @@
 //! What SES holds for a domain identity: its Easy DKIM status and tokens, in the
 //! core's words (the `aws::ses` adapter maps SES's answers into these).
 
+use chrono::{DateTime, Utc};
+
 use super::records::{DkimTokens, SigningZone};
 
 /// SES's DKIM verification status for one identity, plus "the identity is gone".
@@ -68,6 +70,9 @@ pub struct Signing {
     pub zone: Option<SigningZone>,
     pub current_key_length: Option<KeyLength>,
     pub next_key_length: Option<KeyLength>,
+    /// When this function last changed the next key's length (its tag on the
+    /// identity), so that it never asks SES twice within a day.
+    pub key_changed_at: Option<DateTime<Utc>>,
 }
 
 /// SES's custom MAIL FROM state for one identity. SES judges it by the MX alone:

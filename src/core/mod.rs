@@ -7,6 +7,7 @@ pub mod handover;
 pub mod identity;
 pub mod ids;
 pub mod inbound;
+pub mod key_length;
 pub mod metrics;
 pub mod outcome;
 pub mod pacing;

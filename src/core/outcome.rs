@@ -38,6 +38,7 @@ pub enum OutcomeKind {
     ReadyToSend,
     NotReadyToSend,
     RecordsConflict,
+    KeyUpgraded,
 }
 
 impl OutcomeKind {
@@ -58,6 +59,7 @@ impl OutcomeKind {
             Self::ReadyToSend => "Domain Ready to Send",
             Self::NotReadyToSend => "Domain Not Ready to Send",
             Self::RecordsConflict => "Domain Records Conflict",
+            Self::KeyUpgraded => "DKIM Key Upgraded",
         }
     }
 }
@@ -275,6 +277,42 @@ pub fn verified(
         }));
     }
     event
+}
+
+/// `DKIM Key Upgraded`: SES's next Easy DKIM key for the domain now has length `to`
+/// (it was `from`). `keyLength` says how SES signs after the change: the current key
+/// keeps its length until SES next generates one. One change a day at most, so the
+/// domain, the lengths and the day identify it.
+#[allow(clippy::too_many_arguments)]
+pub fn key_upgraded(
+    domain: &DomainName,
+    tenant: Option<&str>,
+    zone: Option<&HostedZoneId>,
+    tokens: &DkimTokens,
+    from: KeyLength,
+    after: &Signing,
+    to: KeyLength,
+    now: DateTime<Utc>,
+) -> OutcomeEvent {
+    let day = now.format("%Y-%m-%d").to_string();
+    OutcomeEvent::new(
+        OutcomeKind::KeyUpgraded,
+        &[domain.as_str(), from.as_str(), to.as_str(), &day],
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant.map(str::to_owned),
+            hosted_zone_id: zone.map(ToString::to_string),
+            tokens: tokens.to_strings(),
+            dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
+            signing_zone: after.zone.as_ref().map(ToString::to_string),
+            key_length: Some(json!({
+                "current": after.current_key_length.map(|l| l.as_str()),
+                "next": to.as_str(),
+                "previousNext": from.as_str(),
+            })),
+            ..Default::default()
+        },
+    )
 }
 
 /// `DKIM Verification Timed Out`: the window closed before SES verified (or before
@@ -619,6 +657,7 @@ mod tests {
             zone: Some(crate::core::records::SigningZone::parse("dkim-c2.amazonses.com").unwrap()),
             current_key_length: Some(KeyLength::Rsa1024),
             next_key_length: Some(KeyLength::Rsa2048),
+            key_changed_at: None,
         };
         let v2 = verified(&chain().next(), None, &tokens, Some(&signing), later);
         assert_eq!(v1.detail.outcome_id, v2.detail.outcome_id);
@@ -868,5 +907,30 @@ mod tests {
             event.detail.outcome_id, same.detail.outcome_id,
             "seen again, same id"
         );
+    }
+
+    #[test]
+    fn a_key_change_is_told_once_a_day_with_both_lengths() {
+        let now = Utc::now();
+        let domain = DomainName::parse("example.com").unwrap();
+        let tokens = DkimTokens::parse(&["aaaa", "bbbb", "cccc"]).unwrap();
+        let after = Signing {
+            current_key_length: Some(KeyLength::Rsa1024),
+            next_key_length: Some(KeyLength::Rsa2048),
+            ..Signing::default()
+        };
+        let (from, to) = (KeyLength::Rsa1024, KeyLength::Rsa2048);
+        let event = key_upgraded(&domain, None, None, &tokens, from, &after, to, now);
+        assert_eq!(event.kind.detail_type(), "DKIM Key Upgraded");
+        let d: serde_json::Value = serde_json::from_str(&event.detail_json()).unwrap();
+        assert_eq!(
+            d["keyLength"],
+            json!({"current": "RSA_1024_BIT", "next": "RSA_2048_BIT", "previousNext": "RSA_1024_BIT"})
+        );
+        let again = key_upgraded(&domain, None, None, &tokens, from, &after, to, now);
+        assert_eq!(event.detail.outcome_id, again.detail.outcome_id);
+        let tomorrow = now + chrono::TimeDelta::days(1);
+        let later = key_upgraded(&domain, None, None, &tokens, from, &after, to, tomorrow);
+        assert_ne!(event.detail.outcome_id, later.detail.outcome_id);
     }
 }

@@ -13,6 +13,8 @@ pub enum Budget {
     SesSetIdentityMailFromDomain,
     SesGetIdentityMailFromDomainAttributes,
     SesGetEmailIdentity,
+    SesPutEmailIdentityDkimSigningAttributes,
+    SesTagResource,
     Route53,
 }
 
@@ -72,6 +74,18 @@ pub const LIMITS: &[Limit] = &[
         source: "Amazon SES quotas: API calls other than sending are throttled at one per second (https://docs.aws.amazon.com/ses/latest/dg/quotas.html); GetEmailIdentity reads one identity a call",
     },
     Limit {
+        budget: Budget::SesPutEmailIdentityDkimSigningAttributes,
+        apis: "ses:PutEmailIdentityDkimSigningAttributes (SES v2)",
+        documented_per_second: 1,
+        source: "Amazon SES quotas: API calls other than sending are throttled at one per second (https://docs.aws.amazon.com/ses/latest/dg/quotas.html)",
+    },
+    Limit {
+        budget: Budget::SesTagResource,
+        apis: "ses:TagResource (SES v2)",
+        documented_per_second: 1,
+        source: "Amazon SES quotas: API calls other than sending are throttled at one per second (https://docs.aws.amazon.com/ses/latest/dg/quotas.html)",
+    },
+    Limit {
         budget: Budget::Route53,
         apis: "every Route 53 API, together",
         documented_per_second: 5,
@@ -119,7 +133,9 @@ impl PaceSettings {
             | Budget::SesDeleteIdentity
             | Budget::SesSetIdentityMailFromDomain
             | Budget::SesGetIdentityMailFromDomainAttributes
-            | Budget::SesGetEmailIdentity => self.ses_calls_per_second,
+            | Budget::SesGetEmailIdentity
+            | Budget::SesPutEmailIdentityDkimSigningAttributes
+            | Budget::SesTagResource => self.ses_calls_per_second,
             Budget::Route53 => self.route53_calls_per_second,
         }
     }
@@ -186,6 +202,8 @@ mod tests {
             Budget::SesSetIdentityMailFromDomain,
             Budget::SesGetIdentityMailFromDomainAttributes,
             Budget::SesGetEmailIdentity,
+            Budget::SesPutEmailIdentityDkimSigningAttributes,
+            Budget::SesTagResource,
             Budget::Route53,
         ] {
             let limit = LIMITS.iter().find(|l| l.budget == budget).unwrap();

@@ -73,6 +73,36 @@ pub struct ReconcileCounts {
     /// off (and in runs written before they existed).
     #[serde(default, skip_serializing_if = "SendingCounts::is_empty")]
     pub sending: SendingCounts,
+    /// Verified identities' key lengths; absent with `DKIM_KEY_LENGTH=keep` (and in
+    /// runs written before it existed).
+    #[serde(default, skip_serializing_if = "KeyLengthCounts::is_empty")]
+    pub key_length: KeyLengthCounts,
+}
+
+/// Key lengths, counted over a run's verified domains whose lengths were read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KeyLengthCounts {
+    /// Identities whose current key is 1024 bits.
+    #[serde(default)]
+    pub current1024: u32,
+    #[serde(default)]
+    pub current2048: u32,
+    /// Next keys moved to the configured length (a dry run: would be).
+    #[serde(default)]
+    pub changed: u32,
+    /// Due, but changed less than a day ago: left for a later run.
+    #[serde(default)]
+    pub waiting: u32,
+    /// SES refused the change (logged).
+    #[serde(default)]
+    pub refused: u32,
+}
+
+impl KeyLengthCounts {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
 }
 
 /// Each sending part, counted over a run's verified domains.

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::steps::deferral::defer;
+use super::steps::key_length::{self, KeyOutcome};
 use super::steps::outcomes::send;
 use super::steps::public_dns::{look_up, served_or_unknown};
 use super::steps::readiness::watch_again;
@@ -24,14 +25,15 @@ use crate::aws::AwsError;
 use crate::core::chain::{Chain, FollowUp, MailFromWatch};
 use crate::core::deferral::Deferred;
 use crate::core::handover::count;
-use crate::core::identity::DkimStatus;
+use crate::core::identity::{DkimStatus, KeyLength, Signing};
 use crate::core::identity::{MailFromState, MailFromStatus};
 use crate::core::ids::{DomainName, HostedZoneId};
+use crate::core::key_length::{decide, KeyDecision};
 use crate::core::outcome::{domain_orphaned, drift_repaired, reconcile_finished};
 use crate::core::reconcile::{
     mail_from_needs_setting, plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction,
 };
-use crate::core::records::DkimTokens;
+use crate::core::records::{zone_in_use, DkimTokens};
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::request::{OnboardRequest, Trigger};
 use crate::core::schedule::ScheduleName;
@@ -199,11 +201,23 @@ async fn reconcile_zones(
             true => false,
             false => schedules::of_domain(cx, domain).await?.any(),
         };
+        // A verified domain's key length can only be judged from SES v2: read once,
+        // it names the signing zone too.
+        let signing_now = match verified && cx.settings.key_length.acts() {
+            true => signing::read(cx, domain).await?,
+            false => None,
+        };
         // Only a verified domain's records are compared here; a chain started for the
         // others learns where SES signs at its first look.
         let wanted = match (&state.tokens, &records) {
             (Some(tokens), Some(existing)) => {
-                let zone = signing::of_verified(cx, domain, tokens, existing).await?;
+                let zone = match &signing_now {
+                    Some(read) => read
+                        .zone
+                        .clone()
+                        .or_else(|| zone_in_use(domain, tokens, existing)),
+                    None => signing::of_verified(cx, domain, tokens, existing).await?,
+                };
                 wanted(cx, domain, tokens, zone.as_ref())
             }
             (Some(tokens), None) => wanted(cx, domain, tokens, None),
@@ -222,6 +236,15 @@ async fn reconcile_zones(
             tokens: state.tokens.as_ref(),
         };
         act(cx, run, found, action).await?;
+        if let (Some(read), Some(tokens)) = (&signing_now, &state.tokens) {
+            let identity = key_length::Identity {
+                domain,
+                tenant: None,
+                zone: Some(&zone.id),
+                tokens,
+            };
+            reconcile_key_length(cx, run, identity, read).await?;
+        }
         if verified && cx.settings.sending.is_on() {
             let mail_from = mail_from_states
                 .iter()
@@ -231,6 +254,42 @@ async fn reconcile_zones(
         }
     }
     Ok(zones.len())
+}
+
+/// A verified domain's key length: count it, and move its next key to the setting
+/// where due (a dry run only counts and lists it). A transient failure defers the
+/// page, which a second pass redoes without harm: the change is made once.
+async fn reconcile_key_length(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    identity: key_length::Identity<'_>,
+    signing: &Signing,
+) -> Result<(), AwsError> {
+    let counts = &mut run.counts.key_length;
+    match signing.current_key_length {
+        Some(KeyLength::Rsa1024) => counts.current1024 += 1,
+        Some(KeyLength::Rsa2048) => counts.current2048 += 1,
+        None => {}
+    }
+    if run.dry_run {
+        match decide(cx.settings.key_length, signing, cx.now) {
+            KeyDecision::Change { to, .. } => {
+                counts.changed += 1;
+                let change = format!("next key {}", to.as_str());
+                run.plan_records("changeKeyLength", identity.domain.as_str(), vec![change]);
+            }
+            KeyDecision::TooSoon { .. } => counts.waiting += 1,
+            KeyDecision::Leave | KeyDecision::Unknown => {}
+        }
+        return Ok(());
+    }
+    match key_length::align(cx, identity, signing).await? {
+        KeyOutcome::Changed { .. } => counts.changed += 1,
+        KeyOutcome::Waiting => counts.waiting += 1,
+        KeyOutcome::Refused => counts.refused += 1,
+        KeyOutcome::Left => {}
+    }
+    Ok(())
 }
 
 /// A transient failure defers the page; a permanent one (access denied) ends the run

@@ -352,6 +352,75 @@ def test_each_identity_keeps_the_signing_zone_it_was_given(aws, server):
     assert signing(server, "POST", {"signing_zone": cell})[0] == 400
 
 
+# ---------------------------------------------------------------- SES v2, key length
+
+
+def key_length(server, method="GET", body=None, **query):
+    return harness(server, method, body, path="/_harness/ses/key-length", **query)
+
+
+def put_length(v2, domain, length, origin="AWS_SES"):
+    return v2.put_email_identity_dkim_signing_attributes(
+        EmailIdentity=domain, SigningAttributesOrigin=origin,
+        SigningAttributes={"NextSigningKeyLength": length})
+
+
+def lengths(v2, domain):
+    attrs = v2.get_email_identity(EmailIdentity=domain)["DkimAttributes"]
+    return attrs["CurrentSigningKeyLength"], attrs["NextSigningKeyLength"]
+
+
+def ses_refuses(call):
+    with pytest.raises(ClientError) as e:
+        call()
+    return e.value.response["Error"]["Code"], e.value.response["Error"]["Message"]
+
+
+def test_the_next_key_length_changes_once_a_day_and_only_to_a_new_length(aws, server):
+    ses, v2 = aws("ses"), aws("sesv2")
+    domain = new_domain()
+    assert ses_refuses(lambda: put_length(v2, domain, "RSA_2048_BIT"))[0] == "NotFoundException"
+    tokens = ses.verify_domain_dkim(Domain=domain)["DkimTokens"]
+    # an identity from the years of 1024-bit keys
+    assert key_length(server, "POST", {"domain": domain, "current": "RSA_1024_BIT",
+                                       "next": "RSA_1024_BIT"})[0] == 200
+    assert lengths(v2, domain) == ("RSA_1024_BIT", "RSA_1024_BIT")
+    assert ses_refuses(lambda: put_length(v2, domain, "RSA_1024_BIT")) == \
+        ("BadRequestException", "the next signing key length is already RSA_1024_BIT")
+    assert ses_refuses(lambda: put_length(v2, domain, "RSA_4096_BIT"))[0] == "BadRequestException"
+    assert ses_refuses(lambda: put_length(v2, domain, "RSA_2048_BIT", origin="EXTERNAL"))[0] == \
+        "BadRequestException"
+    answer = put_length(v2, domain, "RSA_2048_BIT")
+    assert (answer["DkimStatus"], answer["DkimTokens"]) == ("PENDING", tokens)
+    # only the next key changes; the current one keeps its length until SES makes a new key
+    assert lengths(v2, domain) == ("RSA_1024_BIT", "RSA_2048_BIT")
+    assert ses_refuses(lambda: put_length(v2, domain, "RSA_1024_BIT")) == \
+        ("BadRequestException", "the signing key length can be changed at most once per day")
+    assert key_length(server, domain=domain)[1]["changed_at"] is not None
+    # a new generation (DKIM failed, VerifyDomainDkim again) is made at the next length
+    harness(server, "POST", {"domain": domain, "status": "Failed"})
+    ses.verify_domain_dkim(Domain=domain)
+    assert lengths(v2, domain) == ("RSA_2048_BIT", "RSA_2048_BIT")
+
+
+def test_key_lengths_belong_to_the_identity_and_tags_come_back(aws, server):
+    ses, v2 = aws("ses"), aws("sesv2")
+    domain = new_domain()
+    assert key_length(server, domain=domain)[0] == 404
+    ses.verify_domain_dkim(Domain=domain)
+    key_length(server, "POST", {"domain": domain, "current": "RSA_1024_BIT",
+                                "next": "RSA_1024_BIT"})
+    arn = f"arn:aws:ses:us-east-1:123456789012:identity/{domain}"
+    v2.tag_resource(ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert v2.get_email_identity(EmailIdentity=domain)["Tags"] == [{"Key": "k", "Value": "v"}]
+    # deleted and created again: SES's default length, as for any new identity
+    ses.delete_identity(Identity=domain)
+    ses.verify_domain_dkim(Domain=domain)
+    assert lengths(v2, domain) == ("RSA_2048_BIT", "RSA_2048_BIT")
+    assert key_length(server, "POST", {"domain": domain, "current": "RSA_512_BIT",
+                                       "next": "RSA_1024_BIT"})[0] == 400
+
+
 # ---------------------------------------------------------------- control endpoint
 
 

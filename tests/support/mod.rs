@@ -729,3 +729,55 @@ pub async fn set_signing_zone(domain: &str, zone: Option<&str>) {
     let answer = harness_request("POST", "/_harness/ses/signing-zone", Some(body)).await;
     assert_eq!(answer["domain"], domain, "harness answered {answer}");
 }
+
+/// Set the identity's key lengths in the emulator, as SES would hold them.
+pub async fn set_key_lengths(domain: &str, current: &str, next: &str) {
+    let body = serde_json::json!({"domain": domain, "current": current, "next": next}).to_string();
+    let answer = harness_request("POST", "/_harness/ses/key-length", Some(body)).await;
+    assert_eq!(answer["next"], next, "harness answered {answer}");
+}
+
+pub async fn key_lengths(domain: &str) -> (String, String) {
+    let answer = harness_request(
+        "GET",
+        &format!("/_harness/ses/key-length?domain={domain}"),
+        None,
+    )
+    .await;
+    let text = |k: &str| answer[k].as_str().unwrap_or_default().to_owned();
+    (text("current"), text("next"))
+}
+
+/// Fire a schedule through the runtime, as Scheduler would: its input, once.
+pub async fn fire_through(api: &runtime_api::RuntimeApi, name: &str) -> Value {
+    let seen = schedule(name)
+        .await
+        .unwrap_or_else(|| panic!("no schedule {name}"));
+    complete_schedule(name).await;
+    api.invoke(&seen.raw_input)
+        .await
+        .expect("the schedule's work runs")
+}
+
+/// A reconcile through the runtime, page after page as its continuation schedules
+/// bring it back, to `Reconcile Finished`.
+pub async fn reconcile_through(api: &runtime_api::RuntimeApi, dry_run: bool) -> Value {
+    let mut answer = api
+        .invoke(&reconcile_requested(dry_run))
+        .await
+        .expect("reconcile");
+    for _ in 0..50 {
+        match answer["outcome"].as_str() {
+            Some("reconcileContinues") => {
+                let name = answer["schedule"]["scheduleName"]
+                    .as_str()
+                    .expect("a continuation names its schedule")
+                    .to_owned();
+                answer = fire_through(api, &name).await;
+            }
+            Some("reconcileFinished") => return answer,
+            other => panic!("unexpected reconcile answer {other:?}: {answer}"),
+        }
+    }
+    panic!("the reconcile did not finish: {answer}")
+}

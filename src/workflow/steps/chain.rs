@@ -5,6 +5,7 @@
 use tracing::{info, warn};
 
 use super::super::{Context, Response};
+use super::key_length;
 use super::outcomes::send;
 use super::readiness::after_verified;
 use super::records::{self, names};
@@ -168,6 +169,16 @@ pub async fn conclude(
             let signing = signing::read(cx, &chain.domain).await?;
             let event = verified(chain, zone, tokens, signing.as_ref(), cx.now);
             send(cx, &event).await?;
+            // Verified is when a new identity's key length is first known to be due.
+            if let Some(signing) = &signing {
+                let identity = key_length::Identity {
+                    domain: &chain.domain,
+                    tenant: chain.tenant(),
+                    zone,
+                    tokens,
+                };
+                key_length::align(cx, identity, signing).await?;
+            }
             let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,

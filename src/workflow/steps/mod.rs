@@ -3,6 +3,7 @@
 
 pub mod chain;
 pub mod deferral;
+pub mod key_length;
 pub mod outcomes;
 pub mod public_dns;
 pub mod readiness;
