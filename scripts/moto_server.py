@@ -152,8 +152,11 @@ else ``"<METHOD> <path>"``.  Counters and log entries name calls
 
     A sliding-window limiter per rule: at most ``calls`` accepted calls in
     any window of ``perSeconds`` seconds, counted per service, or per
-    (service, action) when ``perAction`` is true (default false).  At most one
-    rule per service; ``calls`` is an integer >= 0 (0 throttles every call),
+    (service, action) when ``perAction`` is true (default false).  A rule with
+    ``"region": R`` counts and throttles only calls signed for Region R (SES's
+    limits are per Region) and wins over the service's rule without a region.
+    At most one rule per (service, region); ``calls`` is an integer >= 0 (0
+    throttles every call),
     ``perSeconds`` a number > 0.  A throttled call is not passed to moto and
     does not use up the window.  It is answered ``400`` in the service's own
     error shape with code ``Throttling`` and message ``Rate exceeded``:
@@ -188,7 +191,7 @@ else ``"<METHOD> <path>"``.  Counters and log entries name calls
 
     {"calls": [{"t": 1764300000.123, "service": "ses",
                 "action": "VerifyDomainDkim", "accessKeyId": "testing",
-                "throttled": false}, ...]}
+                "region": "us-east-1", "throttled": false}, ...]}
 
     Every AWS API call since the last POST /_harness/throttle, oldest
     first; ``t`` is the arrival time (Unix seconds).  ``accessKeyId`` is
@@ -397,6 +400,10 @@ def _started(state: _DkimState | None) -> bool:
 
 
 def _effective_status(backend: Any, domain: str, state: _DkimState | None) -> str:
+    parent_region = replica_parent(backend, domain)
+    if parent_region is not None:  # a replica signs, and verifies, as its parent does
+        parent = _ses_backend(backend.account_id, parent_region)
+        return _effective_status(parent, domain, _current_state(parent, domain, create=False))
     if state is not None and state.forced:
         return state.forced
     if state is None or not _started(state):
@@ -664,6 +671,17 @@ def patch_moto_ses() -> None:
                 }
         return result
 
+    original_delete = SESBackend.delete_identity
+
+    def delete_identity(self: Any, identity: str) -> None:
+        # SES keeps a DEED parent while replicas remain (code unconfirmed for v1).
+        regions = replicas_of(self, (identity or "").lower())
+        if regions:
+            raise InvalidParameterValue(
+                f"{identity} is the parent of replicas in {', '.join(regions)}; delete them first")
+        original_delete(self, identity)
+
+    SESBackend.delete_identity = delete_identity
     SESBackend.get_identity_dkim_attributes = get_identity_dkim_attributes
     EmailResponse.verify_domain_dkim = response_verify_domain_dkim
     SESBackend.set_identity_mail_from_domain = set_identity_mail_from_domain
@@ -766,6 +784,9 @@ def email_identity_dkim(backend: Any, domain: str) -> dict[str, Any] | None:
     with _LOCK:
         if domain not in backend.email_identities:
             return None
+        parent_region = replica_parent(backend, domain)
+        if parent_region is not None:
+            return replica_dkim(backend, domain, parent_region)
         state = _current_state(backend, domain, create=False)
         if not _started(state):
             return {"SigningEnabled": False, "Status": "NOT_STARTED", "Tokens": [],
@@ -794,6 +815,12 @@ def patch_moto_sesv2() -> None:
 
         def __init__(self, message: str) -> None:
             super().__init__("BadRequestException", message)
+
+    class AlreadyExistsException(JsonRESTError):
+        code = 400
+
+        def __init__(self, message: str) -> None:
+            super().__init__("AlreadyExistsException", message)
     from moto.sesv2.responses import SESV2Response
 
     original = SESV2Response.get_email_identity
@@ -831,6 +858,40 @@ def patch_moto_sesv2() -> None:
             raise BadRequestException(str(refused))
         return json.dumps(answer)
 
+    original_create = SESV2Response.create_email_identity
+
+    def create_email_identity(self: Any) -> str:
+        name = self._get_param("EmailIdentity") or ""
+        attributes = self._get_param("DkimSigningAttributes") or {}
+        origin = attributes.get("DomainSigningAttributesOrigin")
+        if "@" in name or origin in (None, "AWS_SES", "EXTERNAL"):
+            return original_create(self)
+        backend = self.sesv2_backend.core_backend
+        try:
+            create_replica(backend, name, origin)
+        except FileExistsError:
+            raise AlreadyExistsException(f"Email identity {name} already exist.")
+        except ReplicaRefused as refused:
+            raise BadRequestException(str(refused))
+        dkim = email_identity_dkim(backend, name)
+        return json.dumps({"IdentityType": "DOMAIN",
+                           "VerifiedForSendingStatus": dkim["Status"] == "SUCCESS",
+                           "DkimAttributes": dkim})
+
+    def delete_email_identity(self: Any) -> str:
+        name = (self._get_param("EmailIdentity") or "").lower()
+        backend = self.sesv2_backend.core_backend
+        if name not in backend.email_identities:
+            raise NotFoundException(name)
+        regions = replicas_of(backend, name)
+        if regions:
+            raise BadRequestException(
+                f"{name} is the parent of replicas in {', '.join(regions)}; delete them first")
+        backend.delete_identity(name)
+        return json.dumps({})
+
+    SESV2Response.create_email_identity = create_email_identity
+    SESV2Response.delete_email_identity = delete_email_identity
     SESV2Response.get_email_identity = get_email_identity
     SESV2Response.put_email_identity_dkim_signing_attributes = \
         put_email_identity_dkim_signing_attributes
@@ -842,6 +903,83 @@ def patch_moto_sesv2() -> None:
 
 def identity_arn(backend: Any, name: str) -> str:
     return f"arn:aws:ses:{backend.region_name}:{backend.account_id}:identity/{name.lower()}"
+
+
+# --------------------------------------------------------------------------
+# Deterministic Easy DKIM (DEED) replicas.  moto's CreateEmailIdentity ignores
+# DkimSigningAttributes.DomainSigningAttributesOrigin; SES creates a replica that
+# signs with the parent's key and needs no DNS of its own.  As SES documents it
+# (https://docs.aws.amazon.com/ses/latest/dg/send-email-authentication-dkim-deed.html):
+# the parent is a verified Easy DKIM identity in another Region, a replica cannot
+# be a parent, a replica's DKIM follows its parent's, and a parent cannot be
+# deleted while replicas remain.
+# --------------------------------------------------------------------------
+
+# (account_id, replica region, domain) -> (the replica's identity object, parent region)
+_REPLICAS: dict[tuple[str, str, str], tuple[Any, str]] = {}
+
+
+class ReplicaRefused(Exception):
+    """What SES answers a CreateEmailIdentity or delete it refuses (BadRequest)."""
+
+
+def origin_region(origin: str) -> str | None:
+    """``AWS_SES_US_EAST_1`` -> ``us-east-1``; None for ``AWS_SES``, ``EXTERNAL``."""
+    if not origin.startswith("AWS_SES_"):
+        return None
+    return origin[len("AWS_SES_"):].lower().replace("_", "-")
+
+
+def replica_parent(backend: Any, domain: str) -> str | None:
+    """The parent Region of `domain` in `backend`, if that identity is a replica."""
+    with _LOCK:
+        identity = backend.email_identities.get(domain)
+        bound = _REPLICAS.get((backend.account_id, backend.region_name, domain))
+        if identity is None or bound is None or bound[0] is not identity:
+            return None
+        return bound[1]
+
+
+def replicas_of(backend: Any, domain: str) -> list[str]:
+    """The Regions holding a live replica of the parent `domain` in `backend`."""
+    with _LOCK:
+        return sorted(
+            region for (account, region, name), (identity, parent) in list(_REPLICAS.items())
+            if account == backend.account_id and name == domain
+            and parent == backend.region_name
+            and _ses_backend(account, region).email_identities.get(name) is identity)
+
+
+def create_replica(backend: Any, domain: str, origin: str) -> None:
+    """Create `domain` in `backend`'s Region as a replica of the parent `origin` names."""
+    domain = domain.lower()
+    parent_region = origin_region(origin)
+    if parent_region is None:
+        raise ReplicaRefused(f"DomainSigningAttributesOrigin {origin!r} names no parent Region")
+    if parent_region == backend.region_name:
+        raise ReplicaRefused("a replica's parent must be in another Region")
+    with _LOCK:
+        if domain in backend.email_identities:
+            raise FileExistsError(domain)
+        parent = _ses_backend(backend.account_id, parent_region)
+        if domain not in parent.email_identities:
+            raise ReplicaRefused(f"no identity {domain} in the parent Region {parent_region}")
+        if replica_parent(parent, domain) is not None:
+            raise ReplicaRefused(f"{domain} in {parent_region} is itself a replica")
+        state = _current_state(parent, domain, create=False)
+        if _effective_status(parent, domain, state) != "Success":
+            raise ReplicaRefused(
+                f"the parent identity {domain} in {parent_region} is not verified with Easy DKIM")
+        identity = backend.create_email_identity_v2(domain, None, None, None)
+        _REPLICAS[(backend.account_id, backend.region_name, domain)] = (identity, parent_region)
+
+
+def replica_dkim(backend: Any, domain: str, parent_region: str) -> dict[str, Any]:
+    """A replica's DkimAttributes: its parent's, with the replica's origin."""
+    parent = _ses_backend(backend.account_id, parent_region)
+    dkim = email_identity_dkim(parent, domain) or {
+        "SigningEnabled": False, "Status": "FAILED", "Tokens": []}
+    return {**dkim, "SigningAttributesOrigin": "AWS_SES_" + parent_region.upper().replace("-", "_")}
 
 
 def set_signing_zone(account_id: str, region: str, domain: str, zone: str | None) -> None:
@@ -961,7 +1099,7 @@ def patch_moto_route53() -> None:
 # latency.
 # --------------------------------------------------------------------------
 
-_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/[^/,\s]+/([^/,\s]+)/aws4_request")
+_CREDENTIAL_RE = re.compile(r"Credential=([^/,\s]+)/\d{8}/([^/,\s]+)/([^/,\s]+)/aws4_request")
 # Error namespaces of the XML services this project talks to; others are derived.
 _XML_NAMESPACES = {
     "ses": "http://ses.amazonaws.com/doc/2010-12-01/",
@@ -979,6 +1117,7 @@ class ApiCall(NamedTuple):
     # What the call named: method, path, query and (up to REQUEST_LOG_BYTES) body, so a
     # test can tell which resources it touched (a hosted zone id, a schedule name).
     request: str = ""
+    region: str = ""  # the Region the call was signed for, from the credential scope
 
     @property
     def name(self) -> str:
@@ -1073,8 +1212,9 @@ def identify_call(environ: dict[str, Any]) -> ApiCall | None:
         m = _CREDENTIAL_RE.search(f"Credential={credential}")
     if m is None:
         return None
-    access_key_id, service = m.group(1), m.group(2)
-    return _identify(environ, access_key_id, service)._replace(request=_request_text(environ))
+    access_key_id, region, service = m.group(1), m.group(2), m.group(3)
+    return _identify(environ, access_key_id, service)._replace(
+        request=_request_text(environ), region=region)
 
 
 def _request_text(environ: dict[str, Any]) -> str:
@@ -1155,12 +1295,13 @@ class ThrottleRule(NamedTuple):
     per_action: bool
     calls: int
     per_seconds: float
+    region: str | None = None  # only calls signed for this Region; None: every Region
 
     @classmethod
     def parse(cls, raw: Any) -> ThrottleRule:
         if not isinstance(raw, dict):
             raise ValueError("each rule must be a JSON object")
-        unknown = set(raw) - {"service", "perAction", "calls", "perSeconds"}
+        unknown = set(raw) - {"service", "perAction", "calls", "perSeconds", "region"}
         if unknown:
             raise ValueError(f"unknown rule keys {sorted(unknown)}")
         service, per_action = raw.get("service"), raw.get("perAction", False)
@@ -1174,11 +1315,17 @@ class ThrottleRule(NamedTuple):
         if isinstance(per_seconds, bool) or not isinstance(per_seconds, (int, float)) \
                 or not per_seconds > 0:
             raise ValueError("'perSeconds' must be a number > 0")
-        return cls(service, per_action, calls, float(per_seconds))
+        region = raw.get("region")
+        if region is not None and (not isinstance(region, str) or not region):
+            raise ValueError("'region' must be a non-empty string when given")
+        return cls(service, per_action, calls, float(per_seconds), region)
 
     def to_json(self) -> dict[str, Any]:
-        return {"service": self.service, "perAction": self.per_action,
-                "calls": self.calls, "perSeconds": self.per_seconds}
+        out = {"service": self.service, "perAction": self.per_action,
+               "calls": self.calls, "perSeconds": self.per_seconds}
+        if self.region is not None:
+            out["region"] = self.region
+        return out
 
 
 class CallControls:
@@ -1191,9 +1338,9 @@ class CallControls:
 
     def set_rules(self, rules: list[ThrottleRule]) -> None:
         with self._lock:
-            self._rules = {rule.service: rule for rule in rules}
+            self._rules = {(rule.service, rule.region): rule for rule in rules}
             # bucket -> monotonic times of the calls accepted within its window
-            self._windows: dict[tuple[str, str | None], collections.deque[float]] = {}
+            self._windows: dict[tuple[str, str | None, str | None], collections.deque[float]] = {}
             self._accepted: collections.Counter[str] = collections.Counter()
             self._throttled: collections.Counter[str] = collections.Counter()
             self._log: collections.deque[dict[str, Any]] = collections.deque(maxlen=CALL_LOG_LIMIT)
@@ -1202,10 +1349,12 @@ class CallControls:
         """Record the call; True if it may go on, False if it is throttled."""
         with self._lock:
             now = time.monotonic()
-            rule = self._rules.get(call.service)
+            # A rule for the call's Region wins over the service's rule for every Region.
+            rule = self._rules.get((call.service, call.region)) \
+                or self._rules.get((call.service, None))
             accepted = True
             if rule is not None:
-                bucket = (call.service, call.action if rule.per_action else None)
+                bucket = (call.service, rule.region, call.action if rule.per_action else None)
                 window = self._windows.setdefault(bucket, collections.deque())
                 while window and window[0] <= now - rule.per_seconds:
                     window.popleft()
@@ -1215,6 +1364,7 @@ class CallControls:
             (self._accepted if accepted else self._throttled)[call.name] += 1
             self._log.append({"t": time.time(), "service": call.service,
                               "action": call.action, "accessKeyId": call.access_key_id,
+                              "region": call.region,
                               "request": call.request, "throttled": not accepted})
             return accepted
 
@@ -1336,9 +1486,10 @@ class HarnessMiddleware:
                 rules = [ThrottleRule.parse(raw) for raw in raw_rules]
             except ValueError as exc:
                 return 400, {"error": "BadRequest", "message": str(exc)}
-            services = [rule.service for rule in rules]
+            services = [(rule.service, rule.region) for rule in rules]
             if len(set(services)) != len(services):
-                return 400, {"error": "BadRequest", "message": "at most one rule per service"}
+                return 400, {"error": "BadRequest",
+                             "message": "at most one rule per service and region"}
             self.controls.set_rules(rules)
         return 200, self.controls.summary()
 

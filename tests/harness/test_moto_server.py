@@ -421,6 +421,60 @@ def test_key_lengths_belong_to_the_identity_and_tags_come_back(aws, server):
                                        "next": "RSA_1024_BIT"})[0] == 400
 
 
+# ---------------------------------------------------------------- SES v2, DEED replicas
+
+
+def replicate(v2, domain, origin="AWS_SES_US_EAST_1"):
+    return v2.create_email_identity(
+        EmailIdentity=domain, DkimSigningAttributes={"DomainSigningAttributesOrigin": origin})
+
+
+def test_a_replica_needs_a_verified_easy_dkim_parent_in_another_region(aws):
+    ses, v2_west = aws("ses"), aws("sesv2", "us-west-2")
+    domain = new_domain("deed")
+    assert ses_refuses(lambda: replicate(v2_west, domain)) == \
+        ("BadRequestException", f"no identity {domain} in the parent Region us-east-1")
+    zone = make_zone(aws, domain)
+    tokens = ses.verify_domain_dkim(Domain=domain)["DkimTokens"]
+    assert ses_refuses(lambda: replicate(v2_west, domain))[1] == \
+        f"the parent identity {domain} in us-east-1 is not verified with Easy DKIM"
+    assert ses_refuses(lambda: replicate(aws("sesv2"), domain))[1] == \
+        "a replica's parent must be in another Region"
+    publish(aws, zone, domain, tokens)
+    answer = replicate(v2_west, domain)
+    assert answer["DkimAttributes"]["SigningAttributesOrigin"] == "AWS_SES_US_EAST_1"
+    assert answer["DkimAttributes"]["Tokens"] == tokens  # the parent's: no DNS of its own
+    assert ses_refuses(lambda: replicate(v2_west, domain))[0] == "AlreadyExistsException"
+    # a replica cannot be a parent
+    assert ses_refuses(lambda: replicate(aws("sesv2", "eu-west-1"), domain, "AWS_SES_US_WEST_2"))[1] \
+        == f"{domain} in us-west-2 is itself a replica"
+
+
+def test_a_replica_follows_its_parent_and_the_parent_outlives_no_replica(aws, server):
+    ses, v2, v2_west = aws("ses"), aws("sesv2"), aws("sesv2", "us-west-2")
+    domain = new_domain("deed")
+    zone = make_zone(aws, domain)
+    publish(aws, zone, domain, ses.verify_domain_dkim(Domain=domain)["DkimTokens"])
+    replicate(v2_west, domain)
+    status = lambda client: client.get_email_identity(EmailIdentity=domain)["DkimAttributes"]["Status"]
+    assert status(v2_west) == "SUCCESS"
+    harness(server, "POST", {"domain": domain, "status": "Failed"})
+    assert status(v2_west) == "FAILED"
+    harness(server, "POST", {"domain": domain, "status": None})
+    assert status(v2_west) == "SUCCESS"
+    listed = v2_west.list_email_identities()["EmailIdentities"]
+    assert domain in [i["IdentityName"] for i in listed]
+    # the parent stays while a replica remains, by either API
+    assert ses_refuses(lambda: ses.delete_identity(Identity=domain))[0] == "InvalidParameterValue"
+    assert ses_refuses(lambda: v2.delete_email_identity(EmailIdentity=domain)) == \
+        ("BadRequestException", f"{domain} is the parent of replicas in us-west-2; delete them first")
+    v2_west.delete_email_identity(EmailIdentity=domain)
+    assert ses_refuses(lambda: v2_west.delete_email_identity(EmailIdentity=domain))[0] == \
+        "NotFoundException"
+    ses.delete_identity(Identity=domain)
+    assert dkim(aws, domain) is None
+
+
 # ---------------------------------------------------------------- control endpoint
 
 
@@ -943,6 +997,18 @@ def test_per_service_rule_shares_one_window_across_actions(controls, strict):
     assert summary["throttled"] == {"route53:ListResourceRecordSets": 1, "route53:ListHostedZones": 1}
 
 
+def test_a_region_rule_throttles_that_region_only(controls, strict):
+    west = {**rule("ses", 0), "region": "us-west-2"}
+    assert throttle(controls, west, rule("ses", 100))["rules"] == [west, rule("ses", 100)]
+    assert_throttled(lambda: strict("sesv2", "us-west-2").list_email_identities())
+    strict("sesv2", "eu-west-1").list_email_identities()
+    strict("sesv2").list_email_identities()
+    calls = control(controls, "calls?service=ses")[1]["calls"]
+    assert [(c["region"], c["throttled"]) for c in calls] == \
+        [("us-west-2", True), ("eu-west-1", False), ("us-east-1", False)]
+    assert control(controls, "throttle", {"rules": [{**west, "region": ""}]})[0] == 400
+
+
 def test_window_slides_and_throttled_calls_do_not_use_it_up(controls, strict):
     r53 = strict("route53")
     throttle(controls, rule("route53", 1, per_seconds=1.0))
@@ -1041,7 +1107,8 @@ def test_call_log_filters_and_timestamps(controls, strict):
         ("ses", "GetIdentityDkimAttributes", False)]
     times = [c["t"] for c in calls]
     assert before <= times[0] <= times[1] <= times[2] <= after
-    assert set(calls[0]) == {"t", "service", "action", "accessKeyId", "request", "throttled"}
+    assert set(calls[0]) == {"t", "service", "action", "accessKeyId", "request", "region",
+                            "throttled"}
     assert [c["action"] for c in control(controls, "calls?service=ses")[1]["calls"]] == [
         "VerifyDomainDkim", "GetIdentityDkimAttributes"]
     assert control(controls, "calls?service=ses&action=VerifyDomainDkim")[1]["calls"] == calls[:1]
