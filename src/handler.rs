@@ -131,6 +131,13 @@ pub async fn handle_payload(cx: &Context<'_>, raw: &str) -> Result<Response, Ret
         Ok(response) => Ok(response),
         Err(Stop::Rejected(rejection)) => report_rejection(cx, rejection).await,
         Err(Stop::Transient(err)) => Err(err),
+        Err(Stop::Partly { rest, err }) => {
+            let rest = Deferred {
+                work: *rest,
+                ..pending
+            };
+            return defer(cx, rest, err).await.map_err(RetryableError);
+        }
     };
     match result {
         Ok(response) => Ok(response),

@@ -83,6 +83,10 @@ fn every_captured_payload_of_every_kind_is_still_read() {
                     n if n.contains("follow-up") => matches!(&d.work, Work::FollowUp(f)
                         if f.chain().signing_zone.is_some() == n.ends_with("-signing-zone")),
                     n if n.contains("reconcile") => matches!(d.work, Work::Reconcile(_)),
+                    n if n.contains("replicate") => {
+                        matches!(&d.work, Work::Replicate { regions, .. }
+                        if regions == &["eu-west-1"])
+                    }
                     other => panic!("{other}: name its kind"),
                 };
                 assert!(kind_matches, "{name} read as {:?}", d.work);
@@ -115,6 +119,7 @@ fn todays_writer_writes_what_the_last_release_wrote() {
         "deferred-v1-onboard-external",
         "deferred-v1-onboard-registration",
         "deferred-v1-reconcile",
+        "deferred-v1-replicate",
         "follow-up-v1-restarted",
         "reconcile-v1-page-identities-dry-run",
         "reconcile-v1-page-zones",

@@ -33,6 +33,18 @@ STACK = "dkim"
 ACCOUNT = "123456789012"
 FUNCTION_NAME = f"{STACK}-dkim-autopilot"
 
+# Granted only when SesReplicaRegions is set (DEED replicas); the delete only when
+# offboarding deletes identities too.
+REPLICA_ACTIONS = {"ses:ReplicateEmailIdentityDKIMSigningKey", "ses:CreateEmailIdentity",
+                   "ses:DeleteEmailIdentity"}
+# Replica statements: (Sid, action); the create, read and delete are held to the
+# listed Regions, the key's replication to the parent's identities.
+REPLICA_STATEMENTS = [
+    ("SesCreateReplicaIdentities", "ses:CreateEmailIdentity"),
+    ("SesGetReplicaIdentities", "ses:GetEmailIdentity"),
+    ("SesDeleteReplicaIdentities", "ses:DeleteEmailIdentity"),
+]
+
 # The function role's complete action set: one statement per action.
 EXPECTED_FUNCTION_ACTIONS = {
     "logs:CreateLogStream",
@@ -59,7 +71,7 @@ EXPECTED_FUNCTION_ACTIONS = {
     "ses:GetEmailIdentity",
     "ses:PutEmailIdentityDkimSigningAttributes",
     "ses:TagResource",
-}
+} | REPLICA_ACTIONS
 
 # Granted only when DkimKeyLength is not keep.
 KEY_LENGTH_ACTIONS = {"ses:PutEmailIdentityDkimSigningAttributes", "ses:TagResource"}
@@ -97,6 +109,7 @@ EXPECTED_ENV = {
     "SCHEDULE_GROUP",
     "DKIM_RECORD_TTL",
     "SES_REGION",
+    "SES_REPLICA_REGIONS",
     "FIRST_CHECK_DELAY_MINUTES",
     "DKIM_RECORD_DOMAIN",
     "DKIM_KEY_LENGTH",
@@ -461,6 +474,16 @@ SCENARIOS: dict[str, dict] = {
         "HostedZoneIds": "ZONEA",
     },
     "us-east-1, MAIL FROM only": {"region": "us-east-1", "MailFromSubdomain": "mail"},
+    "us-east-1, replicas in us-west-2 and eu-west-1": {
+        "region": "us-east-1",
+        "SesReplicaRegions": "us-west-2,eu-west-1",
+    },
+    "eu-west-1, SES in eu-central-1, one replica, identities kept": {
+        "region": "eu-west-1",
+        "SesRegion": "eu-central-1",
+        "SesReplicaRegions": "us-east-1",
+        "DeleteIdentityOnOffboard": "false",
+    },
 }
 
 
@@ -508,6 +531,10 @@ def expected_actions(r: "Resolver") -> set[str]:
     actions = EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
     actions -= set() if r.params["MailFromSubdomain"] else MAIL_FROM_ACTIONS
     actions -= set() if r.params["DkimKeyLength"] != "keep" else KEY_LENGTH_ACTIONS
+    if not r.params["SesReplicaRegions"]:
+        actions -= REPLICA_ACTIONS
+    elif r.params["DeleteIdentityOnOffboard"] != "true":
+        actions -= {"ses:DeleteEmailIdentity"}
     return actions | ({"sts:AssumeRole"} if r.params["Route53RoleArn"] else set())
 
 
@@ -1270,7 +1297,9 @@ def check_get_email_identity(tpl: dict) -> list[str]:
     for scen, kw in SCENARIOS.items():
         for ses_region in ("", "eu-west-1"):
             r = Resolver(tpl, **{**kw, "SesRegion": ses_region})
-            sts = _statement_for(role_statements(r.resources(), "FunctionRole"), "ses:GetEmailIdentity")
+            sts = [st for st in _statement_for(role_statements(r.resources(), "FunctionRole"),
+                                               "ses:GetEmailIdentity")
+                   if st.get("Sid") != "SesGetReplicaIdentities"]
             region = ses_region or r.pseudo["AWS::Region"]
             want = [f"arn:{r.pseudo['AWS::Partition']}:ses:{region}:{ACCOUNT}:identity/*"]
             if len(sts) != 1:
@@ -1306,6 +1335,59 @@ def check_key_length(tpl: dict) -> list[str]:
                     for st in found:
                         if as_list(st.get("Resource")) != arn or "Condition" in st:
                             problems.append(f"{where} {action} on {st.get('Resource')!r}, want {arn}")
+    return problems
+
+
+def check_replicas(tpl: dict) -> list[str]:
+    """DEED replicas: only when SesReplicaRegions is set; the parent lends its key to
+    the listed Regions only (ForAllValues ses:ReplicaRegion), on the account's
+    identities in the SES Region; replicas are created, read and (only when offboarding
+    deletes identities) deleted in the listed Regions only; SES_REPLICA_REGIONS is the
+    parameter."""
+    problems = []
+    spec = tpl["Parameters"].get("SesReplicaRegions", {})
+    pattern = spec.get("AllowedPattern", "")
+    for ok in ("", "us-west-2", "us-west-2,eu-west-1", "us-gov-west-1"):
+        if not re.fullmatch(pattern, ok):
+            problems.append(f"SesReplicaRegions refuses {ok!r}")
+    for bad in ("us-west-2, eu-west-1", "us-west-2,", ",us-west-2", "US-WEST-2", "*"):
+        if re.fullmatch(pattern, bad):
+            problems.append(f"SesReplicaRegions accepts {bad!r}")
+    for scen, kw in SCENARIOS.items():
+        for replicas in ("", "us-west-2,eu-west-1"):
+            for delete in ("true", "false"):
+                params = {**kw, "SesReplicaRegions": replicas, "DeleteIdentityOnOffboard": delete}
+                where = f"[{scen}, SesReplicaRegions={replicas!r}, DeleteIdentityOnOffboard={delete}]"
+                r = Resolver(tpl, **params)
+                sts = role_statements(r.resources(), "FunctionRole")
+                env = r.resources()["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]
+                if env.get("SES_REPLICA_REGIONS") != replicas:
+                    problems.append(f"{where} SES_REPLICA_REGIONS={env.get('SES_REPLICA_REGIONS')!r}")
+                listed = replicas.split(",") if replicas else []
+                partition = r.pseudo["AWS::Partition"]
+                replicate = _statement_for(sts, "ses:ReplicateEmailIdentityDKIMSigningKey")
+                if len(replicate) != (1 if listed else 0):
+                    problems.append(f"{where} {len(replicate)} ReplicateEmailIdentityDKIMSigningKey statements")
+                ses_region = params.get("SesRegion") or r.pseudo["AWS::Region"]
+                parent_arn = [f"arn:{partition}:ses:{ses_region}:{ACCOUNT}:identity/*"]
+                for st in replicate:
+                    if as_list(st.get("Resource")) != parent_arn:
+                        problems.append(f"{where} key replication on {st.get('Resource')!r}, want {parent_arn}")
+                    cond = st.get("Condition", {})
+                    if list(cond) != ["ForAllValues:StringEquals"] or \
+                            cond["ForAllValues:StringEquals"] != {"ses:ReplicaRegion": listed}:
+                        problems.append(f"{where} key replication condition {cond!r}, want ses:ReplicaRegion {listed}")
+                for sid, action in REPLICA_STATEMENTS:
+                    want = 1 if listed and (action != "ses:DeleteEmailIdentity" or delete == "true") else 0
+                    found = [st for st in sts if st.get("Sid") == sid]
+                    if len(found) != want or any(as_list(st.get("Action")) != [action] for st in found):
+                        problems.append(f"{where} {sid}: {found!r}, want {want} statement of {action}")
+                    for st in found:
+                        arn = [f"arn:{partition}:ses:*:{ACCOUNT}:identity/*"]
+                        if as_list(st.get("Resource")) != arn:
+                            problems.append(f"{where} {sid} on {st.get('Resource')!r}, want {arn}")
+                        if st.get("Condition") != {"StringEquals": {"aws:RequestedRegion": listed}}:
+                            problems.append(f"{where} {sid} condition {st.get('Condition')!r}, want the listed Regions")
     return problems
 
 
@@ -1614,6 +1696,7 @@ SEMANTIC_CHECKS: list[Callable[[dict], list[str]]] = [
     check_delete_identity,
     check_get_email_identity,
     check_key_length,
+    check_replicas,
     check_reconcile_schedule,
     check_parameter_groups,
     check_alarms,
@@ -2061,6 +2144,39 @@ def m_key_length_setting_not_passed(t):
     t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["DKIM_KEY_LENGTH"] = "2048"
 
 
+def m_replicas_granted_without_regions(t):
+    t["Conditions"]["HasReplicaRegions"] = {"Fn::Equals": ["a", "a"]}
+
+
+def m_replica_key_any_region(t):
+    del _fn_statement(t, "SesReplicateDkimSigningKey")["Condition"]
+
+
+def m_replica_key_any_identity(t):
+    _fn_statement(t, "SesReplicateDkimSigningKey")["Resource"] = "*"
+
+
+def m_replica_create_any_region(t):
+    del _fn_statement(t, "SesCreateReplicaIdentities")["Condition"]
+
+
+def m_replica_get_other_accounts(t):
+    _fn_statement(t, "SesGetReplicaIdentities")["Resource"] = {
+        "Fn::Sub": "arn:${AWS::Partition}:ses:*:*:identity/*"}
+
+
+def m_replica_delete_when_identities_kept(t):
+    t["Conditions"]["DeletesReplicas"] = {"Condition": "HasReplicaRegions"}
+
+
+def m_replica_pattern_allows_spaces(t):
+    t["Parameters"]["SesReplicaRegions"]["AllowedPattern"] = "^[a-z0-9, -]*$"
+
+
+def m_replica_setting_not_passed(t):
+    del t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["SES_REPLICA_REGIONS"]
+
+
 def m_may_delete_ignores_orphans(t):
     t["Conditions"]["MayDeleteIdentities"] = {"Fn::Equals": [{"Ref": "DeleteIdentityOnOffboard"}, "true"]}
 
@@ -2490,6 +2606,14 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_tag_identity_any_identity, check_key_length),
     (m_key_length_ignores_ses_region, check_key_length),
     (m_key_length_setting_not_passed, check_key_length),
+    (m_replicas_granted_without_regions, check_replicas),
+    (m_replica_key_any_region, check_replicas),
+    (m_replica_key_any_identity, check_replicas),
+    (m_replica_create_any_region, check_replicas),
+    (m_replica_get_other_accounts, check_replicas),
+    (m_replica_delete_when_identities_kept, check_replicas),
+    (m_replica_pattern_allows_spaces, check_replicas),
+    (m_replica_setting_not_passed, check_replicas),
     (m_list_tags_any_zone, check_route53),
     (m_list_tags_health_checks, check_route53),
     (m_list_tags_star, check_function_role),
@@ -2702,6 +2826,8 @@ def test_docs_check_can_fail():
         (DEPLOY_DOC, "`SesGetEmailIdentity`", "SesGetEmailIdentity"),
         (DEPLOY_DOC, "`SesDkimKeyLength`", "SesDkimKeyLength"),
         (DEPLOY_DOC, "`SesTagIdentity`", "SesTagIdentity"),
+        (DEPLOY_DOC, "`SesReplicateDkimSigningKey`", "SesReplicateDkimSigningKey"),
+        (DEPLOY_DOC, "`SesCreateReplicaIdentities`", "SesCreateReplicaIdentities"),
         (DEPLOY_DOC, "`Route53ListTagsForResources`", "Route53ListTagsForResources"),
         (DEPLOY_DOC, "`SchedulerListSchedules`", "SchedulerListSchedules"),
         (DEPLOY_DOC, "`<stack>-deregistered`", "<stack>-deregistered"),

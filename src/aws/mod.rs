@@ -5,6 +5,7 @@ pub mod calls;
 pub mod error;
 pub mod events;
 pub mod pacer;
+pub mod replicas;
 pub mod route53;
 pub mod scheduler;
 pub mod ses;
@@ -22,6 +23,8 @@ pub struct Aws {
     pub ses: ses::Ses,
     /// SES v2, in the same Region as `ses`.
     pub sesv2: sesv2::SesV2,
+    /// SES v2 in each replica Region (`SES_REPLICA_REGIONS`), for DEED replicas.
+    pub replicas: replicas::Replicas,
     pub route53: route53::Route53,
     pub scheduler: scheduler::Scheduler,
     pub events: events::Events,
@@ -108,9 +111,12 @@ impl Aws {
                 .interceptor(calls.interceptor(Service::Events))
                 .build(),
         );
+        let replicas =
+            replicas::Replicas::new(&sesv2, settings.replica_regions.iter(), &settings.pacing);
         Self {
             ses: ses::Ses::new(ses, &settings.pacing),
             sesv2: sesv2::SesV2::new(sesv2, &settings.pacing),
+            replicas,
             route53: route53::Route53::new(route53, &settings.pacing),
             scheduler: scheduler::Scheduler::new(scheduler),
             events: events::Events::new(events, settings.event_bus_name.clone()),

@@ -10,6 +10,7 @@ use crate::core::key_length::KeyLengthPolicy;
 use crate::core::pacing::PaceSettings;
 use crate::core::policy::FollowUpPolicy;
 use crate::core::records::{dkim_record_domain_for, SigningZone};
+use crate::core::replicas::ReplicaRegions;
 use crate::core::request::DnsMode;
 use crate::core::schedule::ScheduleName;
 use crate::core::scope::Scope;
@@ -33,6 +34,8 @@ pub struct Settings {
     pub dkim_record_domain: SigningZone,
     /// `DKIM_KEY_LENGTH`: the length verified identities' next keys are moved to.
     pub key_length: KeyLengthPolicy,
+    /// `SES_REPLICA_REGIONS`: where verified identities get a DEED replica.
+    pub replica_regions: ReplicaRegions,
     /// `None` means the account's default bus.
     pub event_bus_name: Option<String>,
     pub policy: FollowUpPolicy,
@@ -145,6 +148,16 @@ impl Settings {
                 problem,
             },
         )?;
+        let replica_regions = ReplicaRegions::parse(
+            optional(&get, &SES_REPLICA_REGIONS)
+                .as_deref()
+                .unwrap_or(""),
+            &effective_ses_region,
+        )
+        .map_err(|problem| ConfigError {
+            variable: SES_REPLICA_REGIONS.name,
+            problem,
+        })?;
         let policy = FollowUpPolicy {
             first_check_delay: TimeDelta::minutes(number(&get, &FIRST_CHECK_DELAY_MINUTES)?),
             verification_window: TimeDelta::hours(number(&get, &VERIFICATION_DEADLINE_HOURS)?),
@@ -186,6 +199,7 @@ impl Settings {
             ses_region,
             dkim_record_domain,
             key_length,
+            replica_regions,
             event_bus_name: optional(&get, &EVENT_BUS_NAME),
             policy,
             pacing,

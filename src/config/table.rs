@@ -164,6 +164,11 @@ pub const DKIM_KEY_LENGTH: Text = text(
     "2048",
     "Easy DKIM key length of verified identities' next key: 2048, 1024 or keep",
 );
+pub const SES_REPLICA_REGIONS: Text = unset(
+    "SES_REPLICA_REGIONS",
+    "none",
+    "Regions that get a DEED replica of every verified identity, comma-separated",
+);
 pub const FIRST_CHECK_DELAY_MINUTES: Number = number(
     "FIRST_CHECK_DELAY_MINUTES",
     5,
@@ -309,6 +314,7 @@ pub const SETTINGS: &[Setting] = &[
     Setting::Text(SES_REGION),
     Setting::Text(DKIM_RECORD_DOMAIN),
     Setting::Text(DKIM_KEY_LENGTH),
+    Setting::Text(SES_REPLICA_REGIONS),
     Setting::Number(FIRST_CHECK_DELAY_MINUTES),
     Setting::Number(VERIFICATION_DEADLINE_HOURS),
     Setting::Number(MAX_VERIFICATION_RESTARTS),

@@ -15,6 +15,7 @@ pub mod policy;
 pub mod reconcile;
 pub mod records;
 pub mod rejection;
+pub mod replicas;
 pub mod request;
 pub mod schedule;
 pub mod scope;

@@ -16,6 +16,7 @@ use super::ids::{DomainName, HostedZoneId, TenantId};
 use super::reconcile::{ReconcileRun, DRY_RUN_LIST_CAP};
 use super::records::DkimTokens;
 use super::rejection::Rejection;
+use super::replicas::ReplicaState;
 use super::scope::Skip;
 use super::sending::Conflict;
 
@@ -39,6 +40,7 @@ pub enum OutcomeKind {
     NotReadyToSend,
     RecordsConflict,
     KeyUpgraded,
+    ReplicasVerified,
 }
 
 impl OutcomeKind {
@@ -60,6 +62,7 @@ impl OutcomeKind {
             Self::NotReadyToSend => "Domain Not Ready to Send",
             Self::RecordsConflict => "Domain Records Conflict",
             Self::KeyUpgraded => "DKIM Key Upgraded",
+            Self::ReplicasVerified => "DKIM Replicas Verified",
         }
     }
 }
@@ -130,6 +133,12 @@ pub struct OutcomeDetail {
     /// `DKIM Verified`: the identity's key lengths, `{"current": .., "next": ..}`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_length: Option<serde_json::Value>,
+    /// `DKIM Replicas Verified` (and `Domain Ready to Send`): the parent's SES Region.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ses_region: Option<String>,
+    /// Each DEED replica Region's state: `[{"region", "status", "created", "reason"}]`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -312,6 +321,55 @@ pub fn key_upgraded(
             })),
             ..Default::default()
         },
+    )
+}
+
+/// `DKIM Replicas Verified`: how each replica Region of a verified parent stands. The
+/// same states give the same `outcomeId`: a redelivery repeats; a change is news.
+pub fn replicas_verified(
+    domain: &DomainName,
+    tenant: Option<&str>,
+    parent_region: &str,
+    states: &[ReplicaState],
+) -> OutcomeEvent {
+    let mut identity = vec![domain.as_str().to_owned(), parent_region.to_owned()];
+    identity.extend(
+        states
+            .iter()
+            .map(|s| format!("{}={}", s.region, s.status.as_str())),
+    );
+    let identity: Vec<&str> = identity.iter().map(String::as_str).collect();
+    OutcomeEvent::new(
+        OutcomeKind::ReplicasVerified,
+        &identity,
+        OutcomeDetail {
+            domain: Some(domain.to_string()),
+            tenant_id: tenant.map(str::to_owned),
+            dkim_status: Some(DkimStatus::Success.as_str().to_owned()),
+            ses_region: Some(parent_region.to_owned()),
+            replicas: Some(replicas_json(states)),
+            ..Default::default()
+        },
+    )
+}
+
+/// The replica states as events and answers carry them.
+pub fn replicas_json(states: &[ReplicaState]) -> serde_json::Value {
+    serde_json::Value::Array(
+        states
+            .iter()
+            .map(|s| {
+                let mut one = json!({
+                    "region": s.region,
+                    "status": s.status.as_str(),
+                    "created": s.created,
+                });
+                if let Some(reason) = &s.reason {
+                    one["reason"] = json!(reason);
+                }
+                one
+            })
+            .collect(),
     )
 }
 
@@ -545,12 +603,17 @@ pub struct Removal {
     pub schedules: Vec<String>,
     pub records: Vec<String>,
     pub identity: bool,
+    /// The Regions whose DEED replica was deleted (before the parent).
+    pub replica_regions: Vec<String>,
     pub left_alone: Vec<String>,
 }
 
 impl Removal {
     pub fn is_empty(&self) -> bool {
-        self.schedules.is_empty() && self.records.is_empty() && !self.identity
+        self.schedules.is_empty()
+            && self.records.is_empty()
+            && !self.identity
+            && self.replica_regions.is_empty()
     }
 }
 
@@ -567,11 +630,17 @@ pub fn removed(
     schedules.sort();
     let mut records = removal.records.clone();
     records.sort();
-    let removed = json!({
+    let mut removed = json!({
         "schedules": schedules,
         "records": records,
         "identity": removal.identity,
     });
+    // Only where there were replicas: every other removal keeps its outcomeId.
+    if !removal.replica_regions.is_empty() {
+        let mut regions = removal.replica_regions.clone();
+        regions.sort();
+        removed["replicaRegions"] = json!(regions);
+    }
     let removed_text = removed.to_string();
     OutcomeEvent::new(
         OutcomeKind::Removed,
@@ -774,6 +843,7 @@ mod tests {
             schedules: vec!["dkim-example.com-2".into(), "dkim-example.com-2-d1".into()],
             records: vec!["a._domainkey.example.com".into()],
             identity: true,
+            replica_regions: vec![],
             left_alone: vec!["google._domainkey.example.com".into()],
         };
         let tenant = TenantId::parse("t-1").unwrap();
@@ -802,6 +872,16 @@ mod tests {
             json!({"schedules": [], "records": [], "identity": false})
         );
         assert!(json.get("leftAlone").is_none());
+        let with_replicas = Removal {
+            replica_regions: vec!["us-west-2".into(), "eu-west-1".into()],
+            ..removal.clone()
+        };
+        let replicated = removed(&domain, None, None, &with_replicas);
+        assert_eq!(
+            detail(&replicated)["removed"]["replicaRegions"],
+            json!(["eu-west-1", "us-west-2"])
+        );
+        assert_ne!(replicated.detail.outcome_id, event.detail.outcome_id);
     }
 
     #[test]
@@ -932,5 +1012,31 @@ mod tests {
         let tomorrow = now + chrono::TimeDelta::days(1);
         let later = key_upgraded(&domain, None, None, &tokens, from, &after, to, tomorrow);
         assert_ne!(event.detail.outcome_id, later.detail.outcome_id);
+    }
+
+    #[test]
+    fn replica_states_are_news_only_when_they_change() {
+        use crate::core::replicas::ReplicaStatus;
+        let state = |region: &str, status| ReplicaState {
+            region: region.into(),
+            status,
+            created: true,
+            reason: None,
+        };
+        let domain = DomainName::parse("example.com").unwrap();
+        let pending = [state("us-west-2", ReplicaStatus::Pending)];
+        let verified = [state("us-west-2", ReplicaStatus::Verified)];
+        let first = replicas_verified(&domain, None, "us-east-1", &pending);
+        let again = replicas_verified(&domain, None, "us-east-1", &pending);
+        let later = replicas_verified(&domain, None, "us-east-1", &verified);
+        assert_eq!(first.kind.detail_type(), "DKIM Replicas Verified");
+        assert_eq!(first.detail.outcome_id, again.detail.outcome_id);
+        assert_ne!(first.detail.outcome_id, later.detail.outcome_id);
+        let detail: serde_json::Value = serde_json::from_str(&later.detail_json()).unwrap();
+        assert_eq!(detail["sesRegion"], "us-east-1");
+        assert_eq!(
+            detail["replicas"],
+            json!([{"region": "us-west-2", "status": "verified", "created": true}])
+        );
     }
 }

@@ -15,6 +15,10 @@ pub enum Budget {
     SesGetEmailIdentity,
     SesPutEmailIdentityDkimSigningAttributes,
     SesTagResource,
+    /// Each of `CreateEmailIdentity`, `GetEmailIdentity`, `DeleteEmailIdentity` and
+    /// `ListEmailIdentities` in each replica Region: a budget of its own per API and
+    /// Region, because SES's limits are per Region.
+    SesReplicaIdentity,
     Route53,
 }
 
@@ -80,6 +84,12 @@ pub const LIMITS: &[Limit] = &[
         source: "Amazon SES quotas: API calls other than sending are throttled at one per second (https://docs.aws.amazon.com/ses/latest/dg/quotas.html)",
     },
     Limit {
+        budget: Budget::SesReplicaIdentity,
+        apis: "ses:CreateEmailIdentity, ses:GetEmailIdentity, ses:DeleteEmailIdentity, ses:ListEmailIdentities (SES v2), each on its own in each replica Region",
+        documented_per_second: 1,
+        source: "Amazon SES quotas: API calls other than sending are throttled at one per second, per Region (https://docs.aws.amazon.com/ses/latest/dg/quotas.html)",
+    },
+    Limit {
         budget: Budget::SesTagResource,
         apis: "ses:TagResource (SES v2)",
         documented_per_second: 1,
@@ -135,7 +145,8 @@ impl PaceSettings {
             | Budget::SesGetIdentityMailFromDomainAttributes
             | Budget::SesGetEmailIdentity
             | Budget::SesPutEmailIdentityDkimSigningAttributes
-            | Budget::SesTagResource => self.ses_calls_per_second,
+            | Budget::SesTagResource
+            | Budget::SesReplicaIdentity => self.ses_calls_per_second,
             Budget::Route53 => self.route53_calls_per_second,
         }
     }
@@ -204,6 +215,7 @@ mod tests {
             Budget::SesGetEmailIdentity,
             Budget::SesPutEmailIdentityDkimSigningAttributes,
             Budget::SesTagResource,
+            Budget::SesReplicaIdentity,
             Budget::Route53,
         ] {
             let limit = LIMITS.iter().find(|l| l.budget == budget).unwrap();

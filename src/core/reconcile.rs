@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::identity::DkimStatus;
 use super::identity::{MailFromState, MailFromStatus};
 use super::records::{plan_repair, CnameRecord, DkimTokens, RecordRepair};
+use super::replicas::ReplicaStatus;
 use super::scope::Skip;
 use super::sending::desired::SendingPlan;
 
@@ -77,6 +78,47 @@ pub struct ReconcileCounts {
     /// runs written before it existed).
     #[serde(default, skip_serializing_if = "KeyLengthCounts::is_empty")]
     pub key_length: KeyLengthCounts,
+    /// DEED replicas of verified parents, one per (domain, replica Region); absent
+    /// without `SES_REPLICA_REGIONS` (and in runs written before it existed).
+    #[serde(default, skip_serializing_if = "ReplicaCounts::is_empty")]
+    pub replicas: ReplicaCounts,
+}
+
+/// Replicas, counted per verified parent and replica Region.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReplicaCounts {
+    #[serde(default)]
+    pub verified: u32,
+    #[serde(default)]
+    pub pending: u32,
+    /// SES refused the replica (logged with its reason).
+    #[serde(default)]
+    pub failed: u32,
+    /// SES in that Region would not answer: put off alone.
+    #[serde(default)]
+    pub unreachable: u32,
+    /// Missing, so created (a dry run: would be).
+    #[serde(default)]
+    pub created: u32,
+    /// Identities in a replica Region whose parent is gone (reported, never deleted).
+    #[serde(default)]
+    pub orphaned: u32,
+}
+
+impl ReplicaCounts {
+    pub fn is_empty(&self) -> bool {
+        self == &Self::default()
+    }
+
+    pub fn add(&mut self, status: ReplicaStatus) {
+        match status {
+            ReplicaStatus::Verified => self.verified += 1,
+            ReplicaStatus::Pending => self.pending += 1,
+            ReplicaStatus::Failed => self.failed += 1,
+            ReplicaStatus::Unreachable => self.unreachable += 1,
+        }
+    }
 }
 
 /// Key lengths, counted over a run's verified domains whose lengths were read.

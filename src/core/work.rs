@@ -25,6 +25,15 @@ pub enum Work {
     },
     /// A reconcile page; the run carries its own cursor.
     Reconcile(ReconcileRun),
+    /// DEED replicas of a verified parent still to settle, in these Regions only: a
+    /// Region SES would not answer (or still reports pending) comes back alone.
+    Replicate {
+        domain: DomainName,
+        tenant_id: Option<TenantId>,
+        regions: Vec<String>,
+        /// When the replicas were first asked for.
+        requested_at: DateTime<Utc>,
+    },
 }
 
 impl Work {
@@ -34,6 +43,7 @@ impl Work {
             Self::Onboard { request, .. } => Some(&request.domain),
             Self::FollowUp(follow_up) => Some(follow_up.domain()),
             Self::Offboard { request, .. } => Some(&request.domain),
+            Self::Replicate { domain, .. } => Some(domain),
             Self::Reconcile(_) => None,
         }
     }
@@ -44,7 +54,7 @@ impl Work {
             Self::Onboard { request, .. } => request.hosted_zone_id.as_ref(),
             Self::FollowUp(follow_up) => follow_up.hosted_zone_id(),
             Self::Offboard { request, .. } => request.hosted_zone_id.as_ref(),
-            Self::Reconcile(_) => None,
+            Self::Replicate { .. } | Self::Reconcile(_) => None,
         }
     }
 
@@ -53,16 +63,18 @@ impl Work {
             Self::Onboard { request, .. } => request.tenant_id.as_ref(),
             Self::FollowUp(follow_up) => follow_up.chain().tenant_id.as_ref(),
             Self::Offboard { request, .. } => request.tenant_id.as_ref(),
+            Self::Replicate { tenant_id, .. } => tenant_id.as_ref(),
             Self::Reconcile(_) => None,
         }
     }
 
-    /// `onboard`, `check`, `offboard` or `reconcile`, for responses, logs and metrics.
+    /// `onboard`, `check`, `offboard`, `replicate` or `reconcile`, for responses, logs and metrics.
     pub fn kind(&self) -> &'static str {
         match self {
             Self::Onboard { .. } => "onboard",
             Self::FollowUp(_) => "check",
             Self::Offboard { .. } => "offboard",
+            Self::Replicate { .. } => "replicate",
             Self::Reconcile(_) => "reconcile",
         }
     }
@@ -81,7 +93,9 @@ impl Work {
         match self {
             Self::Onboard { started_at, .. } => Some(*started_at),
             Self::FollowUp(f) => Some(f.chain().onboarding_started_at),
-            Self::Offboard { requested_at, .. } => Some(*requested_at),
+            Self::Offboard { requested_at, .. } | Self::Replicate { requested_at, .. } => {
+                Some(*requested_at)
+            }
             Self::Reconcile(_) => None,
         }
     }

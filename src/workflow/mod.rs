@@ -7,6 +7,7 @@
 //! | watch MAIL FROM after DKIM is verified, until ready to send | `mail_from.rs` | a follow-up schedule |
 //! | hand the records to a tenant, and check that chain | `handover.rs` | `Domain Registered` with `dnsMode` external (or auto without a zone) |
 //! | offboard a domain | `offboard.rs` | `Domain Deregistered`, `deleteDomain` |
+//! | settle DEED replicas an earlier look could not | `replicate.rs` | a deferral |
 //! | reconcile the account, a page at a time | `reconcile.rs` | the recurring schedule, `Reconcile Requested` |
 //! | look at the fleet and the reconcile's plan, writing nothing | `fleet.rs` | `dkimctl status`, `dkimctl plan` |
 //!
@@ -23,6 +24,7 @@ pub mod mail_from;
 pub mod offboard;
 pub mod onboard;
 pub mod reconcile;
+pub mod replicate;
 mod response;
 mod steps;
 
@@ -61,6 +63,8 @@ pub enum Stop {
     Rejected(Rejection),
     /// Fail the invocation (or defer the work) so it is tried again.
     Transient(AwsError),
+    /// Part of the work is done: only `rest` is put off (its deferrals count on).
+    Partly { rest: Box<Work>, err: AwsError },
 }
 
 impl Stop {
@@ -131,6 +135,21 @@ pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
             requested_at,
         } => Box::pin(offboard::offboard(cx, request, requested_at)).await,
         Work::Reconcile(run) => Box::pin(reconcile::reconcile(cx, run)).await,
+        Work::Replicate {
+            domain,
+            tenant_id,
+            regions,
+            requested_at,
+        } => {
+            Box::pin(replicate::replicate(
+                cx,
+                domain,
+                tenant_id,
+                regions,
+                requested_at,
+            ))
+            .await
+        }
     }
 }
 

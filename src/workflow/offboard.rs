@@ -13,6 +13,7 @@ use tracing::{info, warn};
 
 use super::steps::outcomes::send;
 use super::steps::records::{self, names};
+use super::steps::replicas;
 use super::steps::schedules;
 use super::steps::scope::skip;
 use super::steps::sending;
@@ -78,7 +79,7 @@ pub async fn offboard(
     let clear_mail_from = !delete_identity
         && cx.settings.sending.mail_from.is_some()
         && state.status != DkimStatus::IdentityMissing;
-    let (ended, (), sending_removed, ()) = tokio::try_join!(
+    let (ended, (), sending_removed, replica_regions) = tokio::try_join!(
         schedules::remove_ended_by(cx, &schedules.work, requested_at),
         async {
             match &zone {
@@ -97,9 +98,17 @@ pub async fn offboard(
         },
         async {
             match (delete_identity, clear_mail_from) {
-                (true, _) => cx.aws.ses.delete_identity(domain).await,
-                (false, true) => cx.aws.ses.set_mail_from_domain(domain, None).await,
-                (false, false) => Ok(()),
+                // The replicas first: SES keeps a parent while replicas remain.
+                (true, _) => {
+                    let regions = replicas::remove(cx, domain).await?;
+                    cx.aws.ses.delete_identity(domain).await?;
+                    Ok(regions)
+                }
+                (false, true) => {
+                    cx.aws.ses.set_mail_from_domain(domain, None).await?;
+                    Ok(Vec::new())
+                }
+                (false, false) => Ok(Vec::new()),
             }
         },
     )
@@ -111,6 +120,7 @@ pub async fn offboard(
         schedules: ended.removed,
         records: removed_records,
         identity: delete_identity,
+        replica_regions,
         left_alone: names(&records.left_alone),
     };
     let zone_id = zone
@@ -128,6 +138,7 @@ pub async fn offboard(
         kept_schedules = ?ended.kept,
         records = ?removal.records,
         identity = removal.identity,
+        replica_regions = ?removal.replica_regions,
         nothing_removed = removal.is_empty(),
         "DKIM removed"
     );
@@ -139,6 +150,7 @@ pub async fn offboard(
         removed_schedules: removal.schedules,
         removed_records: removal.records,
         identity_deleted: removal.identity,
+        removed_replicas: removal.replica_regions,
         left_alone: removal.left_alone,
     })
 }

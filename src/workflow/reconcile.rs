@@ -15,6 +15,7 @@ use super::steps::outcomes::send;
 use super::steps::public_dns::{look_up, served_or_unknown};
 use super::steps::readiness::watch_again;
 use super::steps::records::{self, names, wanted};
+use super::steps::replicas;
 use super::steps::schedules;
 use super::steps::scope::skip;
 use super::steps::sending::{self, report_conflicts};
@@ -35,6 +36,7 @@ use crate::core::reconcile::{
 };
 use crate::core::records::{zone_in_use, DkimTokens};
 use crate::core::rejection::{RejectReason, Rejection};
+use crate::core::replicas::ReplicaStatus;
 use crate::core::request::{OnboardRequest, Trigger};
 use crate::core::schedule::ScheduleName;
 use crate::core::scope::{opted_out, Skip};
@@ -245,6 +247,9 @@ async fn reconcile_zones(
             };
             reconcile_key_length(cx, run, identity, read).await?;
         }
+        if verified && !cx.aws.replicas.is_empty() {
+            reconcile_replicas(cx, run, domain).await?;
+        }
         if verified && cx.settings.sending.is_on() {
             let mail_from = mail_from_states
                 .iter()
@@ -288,6 +293,75 @@ async fn reconcile_key_length(
         KeyOutcome::Waiting => counts.waiting += 1,
         KeyOutcome::Refused => counts.refused += 1,
         KeyOutcome::Left => {}
+    }
+    Ok(())
+}
+
+/// A verified parent's DEED replicas: one `GetEmailIdentity` per replica Region, each
+/// on that Region's budget; a missing replica is created (a dry run lists it), told
+/// in `DKIM Replicas Verified`, and a Region that does not settle is put off alone.
+async fn reconcile_replicas(
+    cx: &Context<'_>,
+    run: &mut ReconcileRun,
+    domain: &DomainName,
+) -> Result<(), AwsError> {
+    if run.dry_run {
+        let mut missing = Vec::new();
+        for replica in cx.aws.replicas.iter() {
+            let status = match replica.status(domain).await {
+                Ok(Some(status)) => ReplicaStatus::of(status),
+                Ok(None) => {
+                    missing.push(replica.region.clone());
+                    continue;
+                }
+                Err(err) if err.transient => ReplicaStatus::Unreachable,
+                Err(_) => ReplicaStatus::Failed,
+            };
+            run.counts.replicas.add(status);
+        }
+        if !missing.is_empty() {
+            run.counts.replicas.created += missing.len() as u32;
+            run.plan_records("createReplica", domain.as_str(), missing);
+        }
+        return Ok(());
+    }
+    let looked = replicas::ensure(cx, domain, cx.aws.replicas.iter()).await;
+    for one in &looked {
+        run.counts.replicas.add(one.state.status);
+        run.counts.replicas.created += u32::from(one.state.created);
+    }
+    // News only when a replica was made: a steady fleet sends nothing per run.
+    if looked.iter().any(|one| one.state.created) {
+        replicas::announce(cx, domain, None, &looked).await?;
+    }
+    if let Some((work, err)) = replicas::unsettled(domain, None, &looked, cx.now) {
+        Box::pin(defer(cx, Deferred::fresh(work), err)).await?;
+        run.counts.deferred += 1;
+    }
+    Ok(())
+}
+
+/// Identities in the replica Regions whose parent is gone: one `ListEmailIdentities`
+/// per Region (1,000 a page), then the parents' states, 100 a call. Reported, never
+/// deleted: SES keeps no record of who made them.
+async fn orphaned_replicas(cx: &Context<'_>, run: &mut ReconcileRun) -> Result<(), AwsError> {
+    for replica in cx.aws.replicas.iter() {
+        let domains: Vec<DomainName> = replica
+            .domains()
+            .await?
+            .iter()
+            .filter_map(|name| DomainName::parse(name).ok())
+            .filter(|d| cx.settings.scope.check(d).is_ok())
+            .collect();
+        for (domain, state) in cx.aws.ses.dkim_states(&domains).await? {
+            if state.status != DkimStatus::IdentityMissing {
+                continue;
+            }
+            run.counts.replicas.orphaned += 1;
+            let region = &replica.region;
+            run.plan_records("orphanedReplica", domain.as_str(), vec![region.clone()]);
+            warn!(%domain, %region, parent_region = cx.settings.replica_regions.parent(), "identity in a replica Region whose parent is gone; left alone");
+        }
     }
     Ok(())
 }
@@ -405,6 +479,10 @@ async fn act(
             Box::pin(defer(cx, Deferred::fresh(work), err)).await?;
             run.counts.deferred += 1;
         }
+        Err(Stop::Partly { rest, err }) => {
+            Box::pin(defer(cx, Deferred::fresh(*rest), err)).await?;
+            run.counts.deferred += 1;
+        }
         Err(Stop::Rejected(rejection)) => {
             warn!(%domain, reason = %rejection, "reconcile could not act on this domain");
             run.counts.errors += 1;
@@ -504,6 +582,10 @@ async fn identities_page(
     next_token: Option<String>,
     skip_done: u32,
 ) -> Result<Option<Cursor>, AwsError> {
+    // Once a run, at the start of its identities: the replica Regions' orphans.
+    if next_token.is_none() && skip_done == 0 && !cx.aws.replicas.is_empty() {
+        orphaned_replicas(cx, run).await?;
+    }
     let (identities, following) = cx
         .aws
         .ses

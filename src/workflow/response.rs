@@ -68,6 +68,11 @@ pub enum Response {
         reason: String,
         parts: serde_json::Value,
     },
+    /// DEED replicas a deferral brought back, all settled now (verified or refused).
+    Replicated {
+        domain: String,
+        replicas: serde_json::Value,
+    },
     Waiting {
         domain: String,
         dkim_status: String,
@@ -121,6 +126,9 @@ pub enum Response {
         removed_schedules: Vec<String>,
         removed_records: Vec<String>,
         identity_deleted: bool,
+        /// The Regions whose DEED replica was deleted (before the identity).
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        removed_replicas: Vec<String>,
         /// Records at DKIM names that were not exactly SES's: left in place.
         left_alone: Vec<String>,
     },
@@ -169,6 +177,7 @@ impl Response {
             Self::DeferralsExhausted { .. } => "deferralsExhausted",
             Self::Skipped { .. } => "skipped",
             Self::Removed { .. } => "removed",
+            Self::Replicated { .. } => "replicated",
             Self::ReconcileContinues { .. } => "reconcileContinues",
             Self::ReconcileFinished { .. } => "reconcileFinished",
         }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 use super::{body, follow_up, open_nested, read_names, reconcile, write, Schema};
 use crate::core::deferral::Deferred;
 use crate::core::rejection::Rejection;
+use crate::core::replicas::DEED_REGIONS;
 use crate::core::request::{DnsMode, OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 use crate::core::work::Work;
 
@@ -28,9 +29,26 @@ struct DeferredBody<P> {
 #[serde(tag = "kind", rename_all = "camelCase")]
 enum WorkBody<P> {
     Onboard(OnboardBody),
-    FollowUp { payload: P },
+    FollowUp {
+        payload: P,
+    },
     Offboard(OffboardBody),
-    Reconcile { payload: P },
+    Reconcile {
+        payload: P,
+    },
+    /// Written since DEED replicas came (unreleased); earlier releases never wrote it.
+    Replicate(ReplicateBody),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReplicateBody {
+    domain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<String>,
+    /// The replica Regions still to settle.
+    regions: Vec<String>,
+    requested_at: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,6 +140,17 @@ impl Deferred {
             Work::Reconcile(run) => WorkBody::Reconcile {
                 payload: nested(run.to_input()),
             },
+            Work::Replicate {
+                domain,
+                tenant_id,
+                regions,
+                requested_at,
+            } => WorkBody::Replicate(ReplicateBody {
+                domain: domain.to_string(),
+                tenant_id: tenant_id.as_ref().map(|t| t.as_str().to_owned()),
+                regions: regions.clone(),
+                requested_at: *requested_at,
+            }),
         };
         write(
             Schema::Deferred,
@@ -149,6 +178,7 @@ pub(super) fn read(map: Map<String, Value>) -> Result<Deferred, Rejection> {
             "work.payload",
             Schema::Reconcile,
         )?)?),
+        WorkBody::Replicate(replicate) => read_replicate(replicate)?,
     };
     Ok(Deferred {
         work,
@@ -225,6 +255,36 @@ fn read_offboard(body: OffboardBody) -> Result<Work, Rejection> {
     })
 }
 
+/// Replicas to settle, read back: a domain, and DEED Regions each named once.
+fn read_replicate(body: ReplicateBody) -> Result<Work, Rejection> {
+    let (domain, _, tenant_id) =
+        read_names(&body.domain, None, body.tenant_id.as_deref(), "work.")?;
+    let refused = |problem: String| {
+        Rejection::invalid_event("work.regions", problem).with_domain(body.domain.clone())
+    };
+    if body.regions.is_empty() {
+        return Err(refused(
+            "is empty; a replication names at least one Region".into(),
+        ));
+    }
+    for (i, region) in body.regions.iter().enumerate() {
+        if !DEED_REGIONS.contains(&region.as_str()) {
+            return Err(refused(format!(
+                "names \"{region}\", a Region where SES offers no Deterministic Easy DKIM"
+            )));
+        }
+        if body.regions[..i].contains(region) {
+            return Err(refused(format!("names \"{region}\" twice")));
+        }
+    }
+    Ok(Work::Replicate {
+        domain,
+        tenant_id,
+        regions: body.regions,
+        requested_at: body.requested_at,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -270,6 +330,39 @@ mod tests {
         })
     }
 
+    fn replicate() -> Work {
+        Work::Replicate {
+            domain: DomainName::parse("example.com").unwrap(),
+            tenant_id: Some(TenantId::parse("acme").unwrap()),
+            regions: vec!["us-west-2".into(), "eu-west-1".into()],
+            requested_at: t("2026-11-28T10:00:00Z"),
+        }
+    }
+
+    #[test]
+    fn a_replication_names_deed_regions_each_once() {
+        let base: Value = serde_json::from_str(&Deferred::fresh(replicate()).to_input()).unwrap();
+        assert_eq!(base["work"]["kind"], "replicate");
+        let refused = |regions: Value, expected: &str| {
+            let mut v = base.clone();
+            v["work"]["regions"] = regions;
+            let text = parse(v).unwrap_err().to_string();
+            assert!(text.contains(expected), "{expected:?} not in {text:?}");
+        };
+        refused(json!([]), "work.regions");
+        refused(json!(["us-west-2", "us-west-2"]), "\"us-west-2\" twice");
+        refused(
+            json!(["cn-north-1"]),
+            "\"cn-north-1\", a Region where SES offers no",
+        );
+        let mut bad_domain = base.clone();
+        bad_domain["work"]["domain"] = json!("com");
+        assert!(parse(bad_domain)
+            .unwrap_err()
+            .to_string()
+            .contains("public suffix"));
+    }
+
     fn read_back(input: &str) -> Deferred {
         match parse(serde_json::from_str(input).unwrap()).unwrap() {
             Scheduled::Deferred(d) => d,
@@ -289,7 +382,7 @@ mod tests {
             requested_at: t("2026-11-28T10:00:00Z"),
         };
         let reconcile = Work::Reconcile(ReconcileRun::requested(true, Some("run-1")));
-        for work in [onboarding(), check(), offboarding, reconcile] {
+        for work in [onboarding(), check(), offboarding, reconcile, replicate()] {
             let deferred = Deferred {
                 work: work.clone(),
                 deferrals: 2,

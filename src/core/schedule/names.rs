@@ -163,6 +163,7 @@ impl ScheduleName {
             Work::Onboard { request, .. } => (&request.domain, format!("-onboard-d{deferral}")),
             Work::FollowUp(f) => (f.domain(), format!("-{}-d{deferral}", f.chain().attempt)),
             Work::Offboard { request, .. } => (&request.domain, format!("-offboard-d{deferral}")),
+            Work::Replicate { domain, .. } => (domain, format!("-replicate-d{deferral}")),
             Work::Reconcile(run) => return Self::for_reconcile_page(run, &format!("-d{deferral}")),
         };
         Self::for_domain(domain, &suffix)

@@ -9,6 +9,7 @@ use super::key_length;
 use super::outcomes::send;
 use super::readiness::after_verified;
 use super::records::{self, names};
+use super::replicas;
 use super::schedules;
 use super::signing;
 use super::zones::opted_out_tag;
@@ -146,6 +147,7 @@ pub async fn end(
         removed_schedules: ended.removed,
         removed_records,
         identity_deleted: false,
+        removed_replicas: Vec::new(),
         left_alone: names(&records.left_alone),
     })
 }
@@ -179,6 +181,8 @@ pub async fn conclude(
                 };
                 key_length::align(cx, identity, signing).await?;
             }
+            // The parent is verified: now it can be copied to the replica Regions.
+            replicas::after_verified(cx, &chain.domain, chain.tenant_id.as_ref()).await?;
             let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,

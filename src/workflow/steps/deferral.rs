@@ -91,7 +91,9 @@ async fn give_up(
                 *started_at,
             )
         }),
-        Work::Offboard { .. } | Work::Reconcile(_) => None,
+        // A replica Region that never settled: the parent is verified; the reconcile
+        // tries the Region again.
+        Work::Offboard { .. } | Work::Reconcile(_) | Work::Replicate { .. } => None,
     };
     if let Some(chain) = about {
         let tokens = match &deferred.work {

@@ -8,6 +8,7 @@ pub mod outcomes;
 pub mod public_dns;
 pub mod readiness;
 pub mod records;
+pub mod replicas;
 pub mod schedules;
 pub mod scope;
 pub mod sending;

@@ -1,0 +1,190 @@
+//! DEED replicas of a verified parent, one per replica Region: created where missing,
+//! each Region's state read, told in `DKIM Replicas Verified`; deleted before the
+//! parent at offboarding. Each Region stands alone: SES's limits are per Region, so a
+//! Region that would not answer (or still reports pending) is put off by itself.
+//! Shared by verification (both chains' conclusion), the replicate use case, the
+//! reconcile and offboarding.
+
+use futures_util::future::join_all;
+use tracing::{info, warn};
+
+use super::super::{Context, Response};
+use super::deferral;
+use super::outcomes::send;
+use crate::aws::replicas::Replica;
+use crate::aws::AwsError;
+use crate::core::deferral::Deferred;
+use crate::core::identity::DkimStatus;
+use crate::core::ids::{DomainName, TenantId};
+use crate::core::outcome::replicas_verified;
+use crate::core::replicas::{origin, ReplicaState, ReplicaStatus};
+use crate::core::work::Work;
+
+/// One Region's state, and what kept it from settling when SES would not answer.
+pub struct Looked {
+    pub state: ReplicaState,
+    pub error: Option<AwsError>,
+}
+
+/// The replicas of `domain` in `regions`, created where missing, each Region at once
+/// (each on its own budget). Never fails: a Region's failure is its state.
+pub async fn ensure<'a>(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    regions: impl Iterator<Item = &'a Replica>,
+) -> Vec<Looked> {
+    let origin = origin(parent_region(cx));
+    join_all(regions.map(|replica| ensure_one(replica, domain, &origin))).await
+}
+
+async fn ensure_one(replica: &Replica, domain: &DomainName, origin: &str) -> Looked {
+    let region = &replica.region;
+    let looked = async {
+        let (status, created) = match replica.status(domain).await? {
+            Some(status) => (status, false),
+            None => {
+                let created = replica.create(domain, origin).await?;
+                // Read again: a replica is verified once SES has copied the parent's key.
+                let status = replica.status(domain).await?;
+                (status.unwrap_or(DkimStatus::NotStarted), created)
+            }
+        };
+        Ok::<_, AwsError>((ReplicaStatus::of(status), created))
+    };
+    match looked.await {
+        Ok((status, created)) => {
+            if created {
+                info!(%domain, %region, status = status.as_str(), "DEED replica created");
+            }
+            Looked {
+                state: ReplicaState {
+                    region: region.clone(),
+                    status,
+                    created,
+                    reason: None,
+                },
+                error: None,
+            }
+        }
+        Err(err) => {
+            let status = if err.transient {
+                warn!(%domain, %region, error = %err, "SES in the replica Region would not answer now; this Region is put off alone");
+                ReplicaStatus::Unreachable
+            } else {
+                warn!(%domain, %region, error = %err, "SES refused the replica");
+                ReplicaStatus::Failed
+            };
+            Looked {
+                state: ReplicaState {
+                    region: region.clone(),
+                    status,
+                    created: false,
+                    reason: Some(format!("{} {}: {}", err.operation, err.code, err.message)),
+                },
+                error: err.transient.then_some(err),
+            }
+        }
+    }
+}
+
+/// Tell subscribers how each Region stands (`DKIM Replicas Verified`).
+pub async fn announce(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    tenant: Option<&TenantId>,
+    looked: &[Looked],
+) -> Result<(), AwsError> {
+    let states = states(looked);
+    let event = replicas_verified(
+        domain,
+        tenant.map(TenantId::as_str),
+        parent_region(cx),
+        &states,
+    );
+    send(cx, &event).await
+}
+
+/// The Regions still to settle (unreachable now, or pending), and why: the work that
+/// brings them back alone. `None`: every Region settled (verified, or refused for good).
+pub fn unsettled(
+    domain: &DomainName,
+    tenant: Option<&TenantId>,
+    looked: &[Looked],
+    requested_at: chrono::DateTime<chrono::Utc>,
+) -> Option<(Work, AwsError)> {
+    let regions: Vec<String> = looked
+        .iter()
+        .filter(|l| l.state.status.unsettled())
+        .map(|l| l.state.region.clone())
+        .collect();
+    let first = regions.first()?;
+    let err = looked
+        .iter()
+        .find_map(|l| l.error.clone())
+        .unwrap_or_else(|| AwsError {
+            operation: "ses:GetEmailIdentity",
+            code: "ReplicaPending".into(),
+            message: format!("SES in {first} has not verified the replica yet"),
+            transient: true,
+        });
+    let work = Work::Replicate {
+        domain: domain.clone(),
+        tenant_id: tenant.cloned(),
+        regions,
+        requested_at,
+    };
+    Some((work, err))
+}
+
+/// At verification: every configured Region, told, and what did not settle put off in
+/// a schedule of its own. The chain's own answer does not wait for it.
+pub async fn after_verified(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    tenant: Option<&TenantId>,
+) -> Result<(), AwsError> {
+    if cx.aws.replicas.is_empty() {
+        return Ok(());
+    }
+    let looked = ensure(cx, domain, cx.aws.replicas.iter()).await;
+    announce(cx, domain, tenant, &looked).await?;
+    if let Some((work, err)) = unsettled(domain, tenant, &looked, cx.now) {
+        let answer = deferral::defer(cx, Deferred::fresh(work), err).await?;
+        if let Response::Deferred { schedule, .. } = answer {
+            info!(%domain, schedule = schedule.schedule_name, "replica Regions still to settle come back alone");
+        }
+    }
+    Ok(())
+}
+
+/// Offboarding: the replicas go first (SES keeps a parent while replicas remain).
+/// Returns the Regions whose replica was deleted. A Region that fails stops the
+/// offboarding, which is retried or deferred whole (deleting is idempotent).
+pub async fn remove(cx: &Context<'_>, domain: &DomainName) -> Result<Vec<String>, AwsError> {
+    let deleted = join_all(cx.aws.replicas.iter().map(|replica| async move {
+        replica
+            .delete(domain)
+            .await
+            .map(|gone| gone.then(|| replica.region.clone()))
+    }))
+    .await;
+    let mut regions = Vec::new();
+    for result in deleted {
+        if let Some(region) = result? {
+            regions.push(region);
+        }
+    }
+    if !regions.is_empty() {
+        info!(%domain, ?regions, "DEED replicas deleted");
+    }
+    Ok(regions)
+}
+
+pub fn states(looked: &[Looked]) -> Vec<ReplicaState> {
+    looked.iter().map(|l| l.state.clone()).collect()
+}
+
+/// The parent's Region: `SES_REGION`, or the function's own.
+pub fn parent_region<'a>(cx: &'a Context<'_>) -> &'a str {
+    cx.settings.replica_regions.parent()
+}

@@ -1,0 +1,317 @@
+//! Several SES Regions (`SES_REPLICA_REGIONS`): once the parent in the function's SES
+//! Region is verified, a Deterministic Easy DKIM replica is made in each replica
+//! Region, with no DNS of its own; the reconcile makes missing ones and reports
+//! replica-Region identities whose parent is gone; offboarding deletes the replicas
+//! before the parent. Each Region has its own budget: a throttled one is put off
+//! alone. The emulator, like SES, refuses a replica of an unverified parent and the
+//! deletion of a parent that still has replicas. The compiled function runs through
+//! the Runtime API.
+//!
+//! The reconcile sees the whole account, so every test here empties the emulator
+//! first and they run one at a time.
+
+mod support;
+
+use serde_json::{json, Value};
+use support::runtime_api::{stop_and_read_stdout, RuntimeApi};
+use support::*;
+use tokio::sync::Mutex;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::const_new(());
+
+const WEST: &str = "us-west-2";
+const EUROPE: &str = "eu-west-1";
+
+fn replica_env() -> Vec<(&'static str, String)> {
+    let mut env = function_env();
+    env.push(("SES_REPLICA_REGIONS", format!("{WEST},{EUROPE}")));
+    env
+}
+
+async fn sesv2_in(region: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk_config().await)
+        .region(aws_sdk_sesv2::config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
+/// The identity in `region` as SES v2 names it: (DKIM status, signing origin);
+/// `None` when that Region has no such identity.
+async fn replica_in(region: &str, domain: &str) -> Option<(String, String)> {
+    let answer = sesv2_in(region)
+        .await
+        .get_email_identity()
+        .email_identity(domain)
+        .send()
+        .await
+        .ok()?;
+    let dkim = answer.dkim_attributes()?;
+    Some((
+        dkim.status()?.as_str().to_owned(),
+        dkim.signing_attributes_origin()?.as_str().to_owned(),
+    ))
+}
+
+/// The MAIL FROM domain SES (v1) holds for `domain` in `region`; empty for none.
+async fn mail_from_in(region: &str, domain: &str) -> String {
+    let config = aws_sdk_ses::config::Builder::from(sdk_config().await)
+        .region(aws_sdk_ses::config::Region::new(region.to_owned()))
+        .build();
+    let answer = aws_sdk_ses::Client::from_conf(config)
+        .get_identity_mail_from_domain_attributes()
+        .identities(domain)
+        .send()
+        .await
+        .unwrap();
+    answer
+        .mail_from_domain_attributes()
+        .get(domain)
+        .map(|a| a.mail_from_domain().to_owned())
+        .unwrap_or_default()
+}
+
+fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
+    events
+        .iter()
+        .filter(|e| e["detail-type"] == kind)
+        .map(|e| &e["detail"])
+        .collect()
+}
+
+fn regions_of(calls: &[Value]) -> Vec<String> {
+    let mut regions: Vec<String> = calls
+        .iter()
+        .map(|c| c["region"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    regions.sort();
+    regions
+}
+
+/// Onboard `domain` through the runtime and fire its first follow-up, which finds
+/// it verified (the emulator verifies once the CNAMEs point where SES signs).
+async fn onboard_and_verify(api: &RuntimeApi, domain: &str) -> Value {
+    let answer = api
+        .invoke(&custom_event(json!({"domain": domain})))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "published", "{answer}");
+    let first = answer["followUp"]["scheduleName"].as_str().unwrap();
+    let verified = fire_through(api, first).await;
+    assert_eq!(verified["outcome"], "verified", "{verified}");
+    verified
+}
+
+#[tokio::test]
+async fn a_parent_with_two_replica_regions_is_copied_reconciled_and_offboarded_replicas_first() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let domain = unique_domain("deed");
+    let zone = create_zone(&domain).await;
+    let subscriber = Subscriber::for_domain(&domain).await;
+    set_throttling(json!([])).await;
+    let api = RuntimeApi::start().await;
+    let function = api.spawn_function(&replica_env());
+
+    onboard_and_verify(&api, &domain).await;
+    let created = call_log("ses", "CreateEmailIdentity").await;
+    assert_eq!(
+        regions_of(&created),
+        [EUROPE, WEST],
+        "one replica per Region"
+    );
+    for region in [WEST, EUROPE] {
+        assert_eq!(
+            replica_in(region, &domain).await,
+            Some(("SUCCESS".into(), "AWS_SES_US_EAST_1".into())),
+            "{region}: a replica signing with the parent's key, verified as it is"
+        );
+    }
+    assert_eq!(
+        cnames(&zone).await.len(),
+        3,
+        "a replica needs no DNS of its own"
+    );
+    let events = subscriber.received().await;
+    let told = events_of(&events, "DKIM Replicas Verified");
+    assert_eq!(told.len(), 1, "{events:?}");
+    assert_eq!(told[0]["sesRegion"], REGION);
+    assert_eq!(
+        told[0]["replicas"],
+        json!([
+            {"region": WEST, "status": "verified", "created": true},
+            {"region": EUROPE, "status": "verified", "created": true},
+        ])
+    );
+    assert_eq!(
+        events_of(&events, "DKIM Verified").len(),
+        1,
+        "DKIM Verified stays the parent's event"
+    );
+
+    // Someone deletes the replica in one Region: the reconcile makes it again, and
+    // reads the other Region without touching it.
+    sesv2_in(WEST)
+        .await
+        .delete_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .unwrap();
+    set_throttling(json!([])).await;
+    let run = reconcile_through(&api, false).await;
+    assert_eq!(
+        run["counts"]["replicas"],
+        json!({"verified": 2, "pending": 0, "failed": 0, "unreachable": 0, "created": 1, "orphaned": 0}),
+        "{run}"
+    );
+    assert_eq!(
+        regions_of(&call_log("ses", "CreateEmailIdentity").await),
+        [WEST]
+    );
+    assert!(replica_in(WEST, &domain).await.is_some());
+
+    // An identity in a replica Region with no parent is reported, and left alone.
+    let stray = unique_domain("stray");
+    sesv2_in(EUROPE)
+        .await
+        .create_email_identity()
+        .email_identity(&stray)
+        .send()
+        .await
+        .unwrap();
+    set_throttling(json!([])).await;
+    let dry = reconcile_through(&api, true).await;
+    assert_eq!(dry["counts"]["replicas"]["orphaned"], 1, "{dry}");
+    assert!(
+        dry["planned"].to_string().contains("orphanedReplica"),
+        "{}",
+        dry["planned"]
+    );
+    assert!(replica_in(EUROPE, &stray).await.is_some(), "never deleted");
+    assert!(call_log("ses", "CreateEmailIdentity").await.is_empty());
+
+    // Offboarding: the replicas go first (SES would refuse the parent otherwise).
+    let removed = api
+        .invoke(&deregistered_event(json!({"domain": domain})))
+        .await
+        .unwrap();
+    assert_eq!(removed["outcome"], "removed", "{removed}");
+    assert_eq!(removed["identityDeleted"], true, "{removed}");
+    let mut gone: Vec<String> = serde_json::from_value(removed["removedReplicas"].clone()).unwrap();
+    gone.sort();
+    assert_eq!(gone, [EUROPE, WEST]);
+    for region in [WEST, EUROPE] {
+        assert!(replica_in(region, &domain).await.is_none(), "{region}");
+    }
+    assert!(!ses_identities().await.contains(&domain));
+    let events = subscriber.received().await;
+    let removal = events_of(&events, "DKIM Removed");
+    assert_eq!(
+        removal.last().unwrap()["removed"]["replicaRegions"],
+        json!([EUROPE, WEST])
+    );
+    stop_and_read_stdout(function).await;
+}
+
+#[tokio::test]
+async fn a_throttled_replica_region_is_put_off_alone() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let domain = unique_domain("deedslow");
+    create_zone(&domain).await;
+    let subscriber = Subscriber::for_domain(&domain).await;
+    // SES in Europe answers nothing; every other Region and service as usual.
+    set_throttling(json!([{"service": "ses", "calls": 0, "perSeconds": 600, "region": EUROPE}]))
+        .await;
+    let api = RuntimeApi::start().await;
+    let function = api.spawn_function(&replica_env());
+
+    onboard_and_verify(&api, &domain).await;
+    assert!(replica_in(WEST, &domain).await.is_some());
+    let events = subscriber.received().await;
+    let told = events_of(&events, "DKIM Replicas Verified");
+    assert_eq!(told[0]["replicas"][0]["status"], "verified");
+    assert_eq!(told[0]["replicas"][1]["region"], EUROPE);
+    assert_eq!(told[0]["replicas"][1]["status"], "unreachable");
+    let schedules = schedules_for(&domain).await;
+    let deferral: Vec<_> = schedules
+        .iter()
+        .filter(|n| n.contains("-replicate-d1"))
+        .collect();
+    assert_eq!(deferral.len(), 1, "{schedules:?}");
+    let seen = schedule(deferral[0]).await.unwrap();
+    assert_eq!(seen.input["work"]["kind"], "replicate");
+    assert_eq!(
+        seen.input["work"]["regions"],
+        json!([EUROPE]),
+        "only the throttled Region comes back"
+    );
+
+    // Europe answers again: the deferral settles it and touches no other Region.
+    set_throttling(json!([])).await;
+    let back = fire_through(&api, deferral[0]).await;
+    assert_eq!(back["outcome"], "replicated", "{back}");
+    assert_eq!(
+        back["replicas"],
+        json!([{"region": EUROPE, "status": "verified", "created": true}])
+    );
+    let v2_regions: Vec<String> = regions_of(&call_log("ses", "GetEmailIdentity").await)
+        .into_iter()
+        .filter(|r| r != REGION)
+        .collect();
+    assert_eq!(
+        v2_regions,
+        [EUROPE, EUROPE],
+        "looked, created, looked again: Europe only"
+    );
+    assert_eq!(
+        regions_of(&call_log("ses", "CreateEmailIdentity").await),
+        [EUROPE]
+    );
+    assert!(replica_in(EUROPE, &domain).await.is_some());
+    stop_and_read_stdout(function).await;
+}
+
+/// A MAIL FROM domain has one MX, and an MX names one Region's feedback endpoint, so
+/// a replica gets no MAIL FROM: it sends from SES's own MAIL FROM domain there, and
+/// DMARC still aligns through DKIM (DEED signs with the parent's d=).
+#[tokio::test]
+async fn a_replica_gets_no_mail_from_of_its_own() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let domain = unique_domain("deedmail");
+    create_zone(&domain).await;
+    set_throttling(json!([])).await;
+    let api = RuntimeApi::start().await;
+    let mut env = replica_env();
+    env.push(("MAIL_FROM_SUBDOMAIN", "bounce".into()));
+    let function = api.spawn_function(&env);
+
+    let answer = api
+        .invoke(&custom_event(json!({"domain": domain})))
+        .await
+        .unwrap();
+    let first = answer["followUp"]["scheduleName"].as_str().unwrap();
+    let verified = fire_through(&api, first).await;
+    assert_eq!(verified["outcome"], "awaitingMailFrom", "{verified}");
+    assert_eq!(
+        mail_from_in(REGION, &domain).await,
+        format!("bounce.{domain}"),
+        "the parent's MAIL FROM is set"
+    );
+    for region in [WEST, EUROPE] {
+        assert!(replica_in(region, &domain).await.is_some());
+        assert_eq!(
+            mail_from_in(region, &domain).await,
+            "",
+            "{region}: no MAIL FROM on a replica"
+        );
+    }
+    let set = call_log("ses", "SetIdentityMailFromDomain").await;
+    assert_eq!(
+        regions_of(&set),
+        [REGION],
+        "MAIL FROM is set in the parent's Region only"
+    );
+    stop_and_read_stdout(function).await;
+}
