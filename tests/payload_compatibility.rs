@@ -74,11 +74,16 @@ fn every_captured_payload_of_every_kind_is_still_read() {
                     _ => matches!(f, FollowUp::Published { .. }),
                 };
                 assert!(kind_matches, "{name} read as {f:?}");
+                let narrowed = name
+                    .ends_with("-ses-regions")
+                    .then(|| vec!["eu-west-1".to_owned()]);
+                assert_eq!(f.chain().ses_regions, narrowed, "{name}");
             }
             (Some(&"deferred-"), Scheduled::Deferred(d)) => {
                 assert!(d.deferrals >= 1 && d.last_error.is_some(), "{name}");
                 let kind_matches = match name.as_str() {
-                    n if n.contains("onboard") => matches!(d.work, Work::Onboard { .. }),
+                    n if n.contains("onboard") => matches!(&d.work, Work::Onboard { request, .. }
+                        if request.ses_regions.is_some() == n.ends_with("-ses-regions")),
                     n if n.contains("offboard") => matches!(d.work, Work::Offboard { .. }),
                     n if n.contains("follow-up") => matches!(&d.work, Work::FollowUp(f)
                         if f.chain().signing_zone.is_some() == n.ends_with("-signing-zone")),
@@ -118,6 +123,7 @@ fn todays_writer_writes_what_the_last_release_wrote() {
         "deferred-v1-onboard",
         "deferred-v1-onboard-external",
         "deferred-v1-onboard-registration",
+        "deferred-v1-onboard-ses-regions",
         "deferred-v1-reconcile",
         "deferred-v1-replicate",
         "follow-up-v1-restarted",

@@ -315,3 +315,66 @@ async fn a_replica_gets_no_mail_from_of_its_own() {
     );
     stop_and_read_stdout(function).await;
 }
+
+/// `detail.sesRegions` narrows the list for one domain: only those Regions get a
+/// replica, at verification and in the reconcile (the parent's tag remembers the
+/// choice). A Region outside `SES_REPLICA_REGIONS` is refused before any call.
+#[tokio::test]
+async fn a_domain_may_ask_for_fewer_regions_and_never_for_others() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let domain = unique_domain("deednarrow");
+    create_zone(&domain).await;
+    let subscriber = Subscriber::for_domain(&domain).await;
+    set_throttling(json!([])).await;
+    let api = RuntimeApi::start().await;
+    let function = api.spawn_function(&replica_env());
+
+    let refused = api
+        .invoke(&custom_event(
+            json!({"domain": domain, "sesRegions": [EUROPE, "ap-south-1"]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(refused["outcome"], "rejected", "{refused}");
+    assert!(
+        refused["reason"].as_str().unwrap().contains(
+            "`detail.sesRegions` names \"ap-south-1\", which is not in SES_REPLICA_REGIONS"
+        ),
+        "{refused}"
+    );
+    assert!(!ses_identities().await.contains(&domain), "no side effect");
+    assert!(call_log("ses", "VerifyDomainDkim").await.is_empty());
+
+    let answer = api
+        .invoke(&custom_event(
+            json!({"domain": domain, "sesRegions": [EUROPE]}),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(answer["outcome"], "published", "{answer}");
+    let first = answer["followUp"]["scheduleName"].as_str().unwrap();
+    assert_eq!(
+        schedule(first).await.unwrap().input["sesRegions"],
+        json!([EUROPE])
+    );
+    let verified = fire_through(&api, first).await;
+    assert_eq!(verified["outcome"], "verified", "{verified}");
+    assert!(replica_in(EUROPE, &domain).await.is_some());
+    assert!(replica_in(WEST, &domain).await.is_none(), "not asked for");
+    let events = subscriber.received().await;
+    assert_eq!(
+        events_of(&events, "DKIM Replicas Verified")[0]["replicas"],
+        json!([{"region": EUROPE, "status": "verified", "created": true}])
+    );
+
+    set_throttling(json!([])).await;
+    let run = reconcile_through(&api, false).await;
+    assert_eq!(run["counts"]["replicas"]["created"], 0, "{run}");
+    assert_eq!(run["counts"]["replicas"]["verified"], 1, "{run}");
+    assert!(
+        replica_in(WEST, &domain).await.is_none(),
+        "the reconcile keeps the choice"
+    );
+    stop_and_read_stdout(function).await;
+}

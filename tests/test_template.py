@@ -478,6 +478,11 @@ SCENARIOS: dict[str, dict] = {
         "region": "us-east-1",
         "SesReplicaRegions": "us-west-2,eu-west-1",
     },
+    "us-east-1, key length kept, one replica": {
+        "region": "us-east-1",
+        "DkimKeyLength": "keep",
+        "SesReplicaRegions": "us-west-2",
+    },
     "eu-west-1, SES in eu-central-1, one replica, identities kept": {
         "region": "eu-west-1",
         "SesRegion": "eu-central-1",
@@ -531,6 +536,8 @@ def expected_actions(r: "Resolver") -> set[str]:
     actions = EXPECTED_FUNCTION_ACTIONS - (set() if may_delete_identities(r) else {"ses:DeleteIdentity"})
     actions -= set() if r.params["MailFromSubdomain"] else MAIL_FROM_ACTIONS
     actions -= set() if r.params["DkimKeyLength"] != "keep" else KEY_LENGTH_ACTIONS
+    if r.params["SesReplicaRegions"]:
+        actions |= {"ses:TagResource"}  # a domain's own replica Regions, kept on the identity
     if not r.params["SesReplicaRegions"]:
         actions -= REPLICA_ACTIONS
     elif r.params["DeleteIdentityOnOffboard"] != "true":
@@ -1327,7 +1334,8 @@ def check_key_length(tpl: dict) -> list[str]:
                     problems.append(f"{where} DKIM_KEY_LENGTH={env.get('DKIM_KEY_LENGTH')!r}")
                 for action in sorted(KEY_LENGTH_ACTIONS):
                     found = _statement_for(sts, action)
-                    want = 0 if length == "keep" else 1
+                    tags_regions = action == "ses:TagResource" and bool(r.params["SesReplicaRegions"])
+                    want = 0 if length == "keep" and not tags_regions else 1
                     if len(found) != want:
                         problems.append(f"{where} {len(found)} statements allow {action}, want {want}")
                     region = ses_region or r.pseudo["AWS::Region"]
@@ -2173,6 +2181,10 @@ def m_replica_pattern_allows_spaces(t):
     t["Parameters"]["SesReplicaRegions"]["AllowedPattern"] = "^[a-z0-9, -]*$"
 
 
+def m_tag_identity_only_for_key_length(t):
+    t["Conditions"]["TagsIdentities"] = {"Condition": "ChangesKeyLength"}
+
+
 def m_replica_setting_not_passed(t):
     del t["Resources"]["DkimAutopilotFunction"]["Properties"]["Environment"]["Variables"]["SES_REPLICA_REGIONS"]
 
@@ -2614,6 +2626,7 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_replica_delete_when_identities_kept, check_replicas),
     (m_replica_pattern_allows_spaces, check_replicas),
     (m_replica_setting_not_passed, check_replicas),
+    (m_tag_identity_only_for_key_length, check_function_role),
     (m_list_tags_any_zone, check_route53),
     (m_list_tags_health_checks, check_route53),
     (m_list_tags_star, check_function_role),

@@ -96,6 +96,7 @@ fn request(name: &str, trigger: Trigger, dns_mode: Option<DnsMode>) -> OnboardRe
         hosted_zone_id: None,
         tenant_id: None,
         dns_mode,
+        ses_regions: None,
         trigger,
     }
 }

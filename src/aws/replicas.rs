@@ -8,6 +8,7 @@ use aws_sdk_sesv2::types::{
 
 use super::error::AwsError;
 use super::pacer::Pacer;
+use super::sesv2::get_email_identity;
 use crate::core::identity::DkimStatus;
 use crate::core::ids::DomainName;
 use crate::core::pacing::{Budget, PaceSettings};
@@ -74,24 +75,9 @@ impl Replica {
     /// `GetEmailIdentity` here: the replica's DKIM status; `None` when this Region has
     /// no identity for `domain`.
     pub async fn status(&self, domain: &DomainName) -> Result<Option<DkimStatus>, AwsError> {
-        const OP: &str = "ses:GetEmailIdentity";
         self.get_pacer.wait_turn().await;
-        let output = match self
-            .client
-            .get_email_identity()
-            .email_identity(domain.as_str())
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(err) => return Err(AwsError::from_sdk(OP, err)),
+        let Some(output) = get_email_identity(&self.client, domain).await? else {
+            return Ok(None);
         };
         let status = output
             .dkim_attributes()

@@ -2,6 +2,7 @@
 //! the call that asks for tokens; v2 names the zone the records point into and the
 //! key lengths, which v1 does not report.
 
+use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
 use aws_sdk_sesv2::types::{
     DkimSigningAttributes, DkimSigningAttributesOrigin, DkimSigningKeyLength, Tag,
 };
@@ -14,6 +15,7 @@ use crate::core::ids::DomainName;
 use crate::core::key_length::{parse_changed_at, CHANGED_AT_TAG};
 use crate::core::pacing::{Budget, PaceSettings};
 use crate::core::records::SigningZone;
+use crate::core::replicas::{parse_regions_tag, regions_tag_value, REGIONS_TAG};
 
 #[derive(Debug, Clone)]
 pub struct SesV2 {
@@ -43,31 +45,16 @@ impl SesV2 {
     pub async fn signing(&self, domain: &DomainName) -> Result<Option<Signing>, AwsError> {
         const OP: &str = "ses:GetEmailIdentity";
         self.get_identity_pacer.wait_turn().await;
-        let output = match self
-            .client
-            .get_email_identity()
-            .email_identity(domain.as_str())
-            .send()
-            .await
-        {
-            Ok(output) => output,
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_not_found_exception()) =>
-            {
-                return Ok(None)
-            }
-            Err(err) => return Err(AwsError::from_sdk(OP, err)),
+        let Some(output) = get_email_identity(&self.client, domain).await? else {
+            return Ok(None);
         };
-        let key_changed_at = output
-            .tags()
-            .iter()
-            .find(|t| t.key() == CHANGED_AT_TAG)
-            .and_then(|t| parse_changed_at(t.value()));
+        let tag = |key: &str| output.tags().iter().find(|t| t.key() == key);
+        let key_changed_at = tag(CHANGED_AT_TAG).and_then(|t| parse_changed_at(t.value()));
+        let replica_regions = tag(REGIONS_TAG).and_then(|t| parse_regions_tag(t.value()));
         let Some(dkim) = output.dkim_attributes() else {
             return Ok(Some(Signing {
                 key_changed_at,
+                replica_regions,
                 ..Signing::default()
             }));
         };
@@ -82,6 +69,7 @@ impl SesV2 {
             current_key_length: dkim.current_signing_key_length().and_then(key_length),
             next_key_length: dkim.next_signing_key_length().and_then(key_length),
             key_changed_at,
+            replica_regions,
         }))
     }
 
@@ -119,10 +107,26 @@ impl SesV2 {
         identity_arn: &str,
         at: DateTime<Utc>,
     ) -> Result<(), AwsError> {
+        self.tag(identity_arn, CHANGED_AT_TAG, at.to_rfc3339())
+            .await
+    }
+
+    /// `TagResource`: remember on the parent identity the replica Regions its
+    /// onboarding chose, for the reconcile.
+    pub async fn mark_replica_regions(
+        &self,
+        identity_arn: &str,
+        regions: &[String],
+    ) -> Result<(), AwsError> {
+        self.tag(identity_arn, REGIONS_TAG, regions_tag_value(regions))
+            .await
+    }
+
+    async fn tag(&self, identity_arn: &str, key: &str, value: String) -> Result<(), AwsError> {
         const OP: &str = "ses:TagResource";
         let tag = Tag::builder()
-            .key(CHANGED_AT_TAG)
-            .value(at.to_rfc3339())
+            .key(key)
+            .value(value)
             .build()
             .map_err(|e| AwsError::invalid_input(OP, e))?;
         self.tag_pacer.wait_turn().await;
@@ -134,6 +138,29 @@ impl SesV2 {
             .await
             .map_err(|err| AwsError::from_sdk(OP, err))?;
         Ok(())
+    }
+}
+
+/// `GetEmailIdentity` on `client`'s Region, unpaced; `None` when SES has no such identity.
+pub(super) async fn get_email_identity(
+    client: &aws_sdk_sesv2::Client,
+    domain: &DomainName,
+) -> Result<Option<GetEmailIdentityOutput>, AwsError> {
+    match client
+        .get_email_identity()
+        .email_identity(domain.as_str())
+        .send()
+        .await
+    {
+        Ok(output) => Ok(Some(output)),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_not_found_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(AwsError::from_sdk("ses:GetEmailIdentity", err)),
     }
 }
 

@@ -23,6 +23,9 @@ pub struct Chain {
     /// once a look has learned it; `None` before that, and in chains written before
     /// this was known, whose records point where the Region table says.
     pub signing_zone: Option<SigningZone>,
+    /// The replica Regions this domain gets (`detail.sesRegions`), when its event
+    /// narrowed `SES_REPLICA_REGIONS`; `None`: all of them.
+    pub ses_regions: Option<Vec<String>>,
 }
 
 impl Chain {
@@ -39,6 +42,15 @@ impl Chain {
             restarts: 0,
             onboarding_started_at,
             signing_zone: None,
+            ses_regions: None,
+        }
+    }
+
+    /// The same chain, replicated only to these Regions (`None`: all configured).
+    pub fn replicated_to(self, ses_regions: Option<Vec<String>>) -> Self {
+        Self {
+            ses_regions,
+            ..self
         }
     }
 

@@ -108,6 +108,7 @@ mod tests {
         Deferred::fresh(Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
+                ses_regions: None,
                 domain: DomainName::parse(domain).unwrap(),
                 hosted_zone_id: None,
                 tenant_id: None,

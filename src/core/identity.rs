@@ -73,6 +73,9 @@ pub struct Signing {
     /// When this function last changed the next key's length (its tag on the
     /// identity), so that it never asks SES twice within a day.
     pub key_changed_at: Option<DateTime<Utc>>,
+    /// The domain's own replica Regions, as its onboarding narrowed them (a tag on
+    /// the identity); `None`: every configured Region.
+    pub replica_regions: Option<Vec<String>>,
 }
 
 /// SES's custom MAIL FROM state for one identity. SES judges it by the MX alone:

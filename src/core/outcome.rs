@@ -727,6 +727,7 @@ mod tests {
             current_key_length: Some(KeyLength::Rsa1024),
             next_key_length: Some(KeyLength::Rsa2048),
             key_changed_at: None,
+            replica_regions: None,
         };
         let v2 = verified(&chain().next(), None, &tokens, Some(&signing), later);
         assert_eq!(v1.detail.outcome_id, v2.detail.outcome_id);

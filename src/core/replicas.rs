@@ -98,6 +98,59 @@ impl ReplicaRegions {
     }
 }
 
+/// A list of Regions as an event or payload names them: DEED Regions, each once (the
+/// list may be empty: no replica for this domain).
+pub fn check_listed(regions: &[String]) -> Result<(), String> {
+    for (i, region) in regions.iter().enumerate() {
+        if !DEED_REGIONS.contains(&region.as_str()) {
+            return Err(format!(
+                "names \"{region}\", a Region where SES offers no Deterministic Easy DKIM"
+            ));
+        }
+        if regions[..i].contains(region) {
+            return Err(format!("names \"{region}\" twice"));
+        }
+    }
+    Ok(())
+}
+
+impl ReplicaRegions {
+    /// A domain's own list (`detail.sesRegions`) must stay within the setting's.
+    pub fn admit(&self, narrowed: &[String]) -> Result<(), String> {
+        match narrowed.iter().find(|r| !self.regions.contains(r)) {
+            Some(region) => Err(format!(
+                "names \"{region}\", which is not in SES_REPLICA_REGIONS ({})",
+                match self.regions.is_empty() {
+                    true => "empty".to_owned(),
+                    false => self.regions.join(","),
+                }
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The tag on a parent identity that keeps a domain's own replica Regions, for the
+/// reconcile (`detail.sesRegions` is seen once, at onboarding).
+pub const REGIONS_TAG: &str = "dkim-autopilot:ses-regions";
+
+/// The tag's value: the Regions, space-separated; `none` for an empty list.
+pub fn regions_tag_value(regions: &[String]) -> String {
+    match regions.is_empty() {
+        true => "none".to_owned(),
+        false => regions.join(" "),
+    }
+}
+
+/// The tag read back; `None` when it is not a list this function wrote.
+pub fn parse_regions_tag(value: &str) -> Option<Vec<String>> {
+    if value == "none" {
+        return Some(Vec::new());
+    }
+    let regions: Vec<String> = value.split(' ').map(str::to_owned).collect();
+    check_listed(&regions).ok().map(|()| regions)
+}
+
 /// `AWS_SES_<PARENT_REGION>`: the origin a replica of a parent in `parent` is created with.
 pub fn origin(parent: &str) -> String {
     format!("AWS_SES_{}", parent.to_ascii_uppercase().replace('-', "_"))
@@ -175,6 +228,35 @@ mod tests {
             err("cn-north-1", "us-east-1").contains("\"cn-north-1\", a Region where SES offers no")
         );
         assert!(err("us-west-2", "cn-north-1").contains("parent Region \"cn-north-1\""));
+    }
+
+    #[test]
+    fn a_domain_may_narrow_the_list_and_the_tag_keeps_it() {
+        let configured = ReplicaRegions::parse("us-west-2,eu-west-1", "us-east-1").unwrap();
+        assert!(configured.admit(&["eu-west-1".into()]).is_ok());
+        assert!(configured.admit(&[]).is_ok());
+        let err = configured.admit(&["ap-south-1".into()]).unwrap_err();
+        assert!(
+            err.contains(
+                "\"ap-south-1\", which is not in SES_REPLICA_REGIONS (us-west-2,eu-west-1)"
+            ),
+            "{err}"
+        );
+        let none = ReplicaRegions::parse("", "us-east-1").unwrap();
+        assert!(none
+            .admit(&["us-west-2".into()])
+            .unwrap_err()
+            .contains("(empty)"));
+        assert!(check_listed(&["mars-1".into()])
+            .unwrap_err()
+            .contains("no Deterministic"));
+        assert!(check_listed(&["us-west-2".into(), "us-west-2".into()])
+            .unwrap_err()
+            .contains("twice"));
+        for list in [vec![], vec!["us-west-2".to_owned(), "eu-west-1".to_owned()]] {
+            assert_eq!(parse_regions_tag(&regions_tag_value(&list)), Some(list));
+        }
+        assert_eq!(parse_regions_tag("us-west-2,eu-west-1"), None);
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub struct OnboardRequest {
     /// `detail.dnsMode` of a custom event; `None`: the `DEFAULT_DNS_MODE` setting.
     /// Every other trigger is Route 53, whatever this says.
     pub dns_mode: Option<DnsMode>,
+    /// `detail.sesRegions` of a custom event: the replica Regions this domain gets, a
+    /// subset of `SES_REPLICA_REGIONS`; `None`: all of them.
+    pub ses_regions: Option<Vec<String>>,
     pub trigger: Trigger,
 }
 
@@ -135,6 +138,7 @@ mod tests {
             hosted_zone_id: None,
             tenant_id: None,
             dns_mode,
+            ses_regions: None,
             trigger,
         }
     }

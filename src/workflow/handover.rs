@@ -32,7 +32,8 @@ pub async fn hand_over(
     started_at: DateTime<Utc>,
 ) -> Result<Response, Stop> {
     let stop = Stop::about(&request.domain, request.tenant_id.as_ref());
-    let chain = Chain::starting(request.domain, request.tenant_id, started_at);
+    let chain = Chain::starting(request.domain, request.tenant_id, started_at)
+        .replicated_to(request.ses_regions);
     let tokens = cx
         .aws
         .ses

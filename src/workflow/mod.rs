@@ -103,6 +103,21 @@ pub async fn run(cx: &Context<'_>, work: Work) -> Result<Response, Stop> {
                 .map_err(stop);
         }
     }
+    // A domain's own replica Regions stay within the setting's: refused before any call.
+    if let Work::Onboard { request, .. } = &work {
+        if let Some(regions) = &request.ses_regions {
+            cx.settings
+                .replica_regions
+                .admit(regions)
+                .map_err(|problem| {
+                    Stop::Rejected(
+                        Rejection::invalid_event("detail.sesRegions", problem)
+                            .with_domain(request.domain.as_str())
+                            .with_tenant(request.tenant_id.as_ref().map(|t| t.as_str().to_owned())),
+                    )
+                })?;
+        }
+    }
     // Each use case is boxed: their futures are large (a reconcile holds an onboarding),
     // and a debug build's 2 MiB thread stack would not hold them side by side.
     match work {

@@ -45,7 +45,8 @@ pub async fn onboard(
         request.domain.clone(),
         request.tenant_id.clone(),
         started_at,
-    );
+    )
+    .replicated_to(request.ses_regions.clone());
     match zone {
         Err(ZoneProblem::NoneFound { .. }) if mode == DnsMode::Auto => {
             let request = request.handed_over();

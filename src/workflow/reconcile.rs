@@ -248,7 +248,15 @@ async fn reconcile_zones(
             reconcile_key_length(cx, run, identity, read).await?;
         }
         if verified && !cx.aws.replicas.is_empty() {
-            reconcile_replicas(cx, run, domain).await?;
+            // The domain's own Regions, if its onboarding narrowed them (a tag on the
+            // parent, read with the key lengths or on its own).
+            let own = match &signing_now {
+                Some(read) => read.replica_regions.clone(),
+                None => signing::read(cx, domain)
+                    .await?
+                    .and_then(|s| s.replica_regions),
+            };
+            reconcile_replicas(cx, run, domain, own.as_deref()).await?;
         }
         if verified && cx.settings.sending.is_on() {
             let mail_from = mail_from_states
@@ -304,10 +312,12 @@ async fn reconcile_replicas(
     cx: &Context<'_>,
     run: &mut ReconcileRun,
     domain: &DomainName,
+    own: Option<&[String]>,
 ) -> Result<(), AwsError> {
+    let chosen = replicas::chosen(cx, own);
     if run.dry_run {
         let mut missing = Vec::new();
-        for replica in cx.aws.replicas.iter() {
+        for replica in chosen {
             let status = match replica.status(domain).await {
                 Ok(Some(status)) => ReplicaStatus::of(status),
                 Ok(None) => {
@@ -325,7 +335,7 @@ async fn reconcile_replicas(
         }
         return Ok(());
     }
-    let looked = replicas::ensure(cx, domain, cx.aws.replicas.iter()).await;
+    let looked = replicas::ensure(cx, domain, chosen.into_iter()).await;
     for one in &looked {
         run.counts.replicas.add(one.state.status);
         run.counts.replicas.created += u32::from(one.state.created);
@@ -454,6 +464,7 @@ async fn act(
         ZoneAction::Onboard => Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
+                ses_regions: None,
                 domain: domain.clone(),
                 hosted_zone_id: Some(found.zone.clone()),
                 tenant_id: None,

@@ -38,6 +38,7 @@ pub(super) fn create_hosted_zone(detail: &Fields) -> Result<Invocation, Rejectio
     }
     Ok(Invocation::Onboard(OnboardRequest {
         dns_mode: None,
+        ses_regions: None,
         domain,
         hosted_zone_id: Some(hosted_zone_id),
         tenant_id: None,
@@ -68,6 +69,7 @@ pub(super) fn route53_domains(detail: &Fields) -> Result<Invocation, Rejection> 
     Ok(if onboard {
         Invocation::Onboard(OnboardRequest {
             dns_mode: None,
+            ses_regions: None,
             domain,
             hosted_zone_id: None,
             tenant_id: None,

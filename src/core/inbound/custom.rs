@@ -7,6 +7,7 @@ use crate::core::ids::DomainName;
 use crate::core::ids::{HostedZoneId, TenantId};
 use crate::core::reconcile::ReconcileRun;
 use crate::core::rejection::Rejection;
+use crate::core::replicas::check_listed;
 use crate::core::request::{DnsMode, OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 
 /// `Domain Registered`: onboard `detail.domain`, its records in Route 53 or handed
@@ -32,11 +33,20 @@ pub(super) fn domain_registered(source: &str, detail: &Fields) -> Result<Invocat
             ),
         )));
     }
+    let ses_regions = detail
+        .optional_str_list("sesRegions")?
+        .map(|regions| {
+            check_listed(&regions)
+                .map(|()| regions)
+                .map_err(|e| in_context(Rejection::invalid_event("detail.sesRegions", e)))
+        })
+        .transpose()?;
     Ok(Invocation::Onboard(OnboardRequest {
         domain,
         hosted_zone_id,
         tenant_id,
         dns_mode,
+        ses_regions,
         trigger: Trigger::Custom {
             source: source.to_owned(),
         },
@@ -112,6 +122,35 @@ mod tests {
     use super::super::test_support::*;
     use super::super::*;
     use serde_json::{json, Value};
+
+    #[test]
+    fn a_custom_event_may_name_its_replica_regions() {
+        let regions = |detail: Value| onboard(&custom(detail)).ses_regions;
+        assert_eq!(regions(json!({"domain": "a.example.com"})), None);
+        assert_eq!(
+            regions(json!({"domain": "a.example.com", "sesRegions": ["eu-west-1"]})),
+            Some(vec!["eu-west-1".to_owned()])
+        );
+        assert_eq!(
+            regions(json!({"domain": "a.example.com", "sesRegions": []})),
+            Some(vec![])
+        );
+        for (bad, expected) in [
+            (json!(["mars-1"]), "no Deterministic Easy DKIM"),
+            (json!(["eu-west-1", "eu-west-1"]), "twice"),
+            (json!("eu-west-1"), "must be a list of strings"),
+            (json!([1]), "must be a list of strings"),
+        ] {
+            let text = rejected(&custom(
+                json!({"domain": "a.example.com", "sesRegions": bad}),
+            ))
+            .to_string();
+            assert!(
+                text.contains("detail.sesRegions") && text.contains(expected),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn custom_event_carries_domain_zone_and_tenant() {

@@ -67,6 +67,20 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// A list of strings; absent and `null` both mean "not given".
+    pub(super) fn optional_str_list(&self, key: &str) -> Result<Option<Vec<String>>, Rejection> {
+        let refused = || Rejection::invalid_event(self.path_of(key), "must be a list of strings");
+        match self.map.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or_else(refused))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(refused()),
+        }
+    }
+
     /// Absent and `null` both mean "not given".
     pub(super) fn optional_str(&self, key: &str) -> Result<Option<&'a str>, Rejection> {
         match self.map.get(key) {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use super::{body, follow_up, open_nested, read_names, reconcile, write, Schema};
 use crate::core::deferral::Deferred;
 use crate::core::rejection::Rejection;
-use crate::core::replicas::DEED_REGIONS;
+use crate::core::replicas::check_listed;
 use crate::core::request::{DnsMode, OffboardRequest, OffboardTrigger, OnboardRequest, Trigger};
 use crate::core::work::Work;
 
@@ -65,6 +65,9 @@ struct OnboardBody {
     /// The custom event's `dnsMode`; absent in payloads written before it existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dns_mode: Option<DnsMode>,
+    /// The custom event's `sesRegions`; absent in payloads written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ses_regions: Option<Vec<String>>,
     started_at: DateTime<Utc>,
 }
 
@@ -114,6 +117,7 @@ impl Deferred {
                     trigger,
                     source,
                     dns_mode: request.dns_mode,
+                    ses_regions: request.ses_regions.clone(),
                     started_at: *started_at,
                 })
             }
@@ -199,6 +203,10 @@ fn read_onboard(body: OnboardBody) -> Result<Work, Rejection> {
         r.with_domain(body.domain.clone())
             .with_tenant(body.tenant_id.clone())
     };
+    if let Some(regions) = &body.ses_regions {
+        check_listed(regions)
+            .map_err(|e| in_context(Rejection::invalid_event("work.sesRegions", e)))?;
+    }
     let trigger = match (body.trigger, body.source.as_deref()) {
         (TriggerBody::Custom, Some(source)) if !source.trim().is_empty() => Trigger::Custom {
             source: source.to_owned(),
@@ -216,6 +224,7 @@ fn read_onboard(body: OnboardBody) -> Result<Work, Rejection> {
     Ok(Work::Onboard {
         request: OnboardRequest {
             dns_mode: body.dns_mode,
+            ses_regions: body.ses_regions,
             domain,
             hosted_zone_id,
             tenant_id,
@@ -267,16 +276,7 @@ fn read_replicate(body: ReplicateBody) -> Result<Work, Rejection> {
             "is empty; a replication names at least one Region".into(),
         ));
     }
-    for (i, region) in body.regions.iter().enumerate() {
-        if !DEED_REGIONS.contains(&region.as_str()) {
-            return Err(refused(format!(
-                "names \"{region}\", a Region where SES offers no Deterministic Easy DKIM"
-            )));
-        }
-        if body.regions[..i].contains(region) {
-            return Err(refused(format!("names \"{region}\" twice")));
-        }
-    }
+    check_listed(&body.regions).map_err(refused)?;
     Ok(Work::Replicate {
         domain,
         tenant_id,
@@ -303,6 +303,7 @@ mod tests {
         Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
+                ses_regions: None,
                 domain: DomainName::parse("example.com").unwrap(),
                 hosted_zone_id: Some(HostedZoneId::parse("Z1").unwrap()),
                 tenant_id: Some(TenantId::parse("acme").unwrap()),

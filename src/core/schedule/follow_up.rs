@@ -27,6 +27,7 @@ use super::{body, read_names, write, Schema};
 use crate::core::chain::{Chain, FollowUp, MailFromWatch};
 use crate::core::records::{DkimTokens, SigningZone};
 use crate::core::rejection::Rejection;
+use crate::core::replicas::check_listed;
 use crate::core::request::DnsMode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +58,10 @@ struct FollowUpBody {
     signing_zone: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     dns_mode: Option<DnsMode>,
+    /// The domain's own replica Regions (`detail.sesRegions`); absent: all configured
+    /// (and every payload written before it existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    ses_regions: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     mail_from_set_at: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,6 +105,7 @@ fn body_of(follow_up: &FollowUp) -> FollowUpBody {
             .unwrap_or_default(),
         signing_zone: chain.signing_zone.as_ref().map(ToString::to_string),
         dns_mode,
+        ses_regions: chain.ses_regions.clone(),
         mail_from_set_at: watch.map(|w| w.set_at),
         mail_from_first_attempt: watch.map(|w| w.first_attempt),
         mail_from_sets_again: watch.map(|w| w.sets_again),
@@ -147,6 +153,9 @@ fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
                 .map_err(|e| in_context(Rejection::invalid_event("signingZone", e.to_string())))?,
         ),
     };
+    if let Some(regions) = &body.ses_regions {
+        check_listed(regions).map_err(|e| in_context(Rejection::invalid_event("sesRegions", e)))?;
+    }
     let chain = Chain {
         domain,
         tenant_id,
@@ -154,6 +163,7 @@ fn validate(body: FollowUpBody) -> Result<FollowUp, Rejection> {
         restarts: body.restarts,
         onboarding_started_at: body.onboarding_started_at,
         signing_zone,
+        ses_regions: body.ses_regions.clone(),
     };
     let watch = (
         body.mail_from_set_at,

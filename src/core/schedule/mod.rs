@@ -343,6 +343,7 @@ mod tests {
         let onboarding = |started: &str| Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
+                ses_regions: None,
                 domain: d("example.com"),
                 hosted_zone_id: None,
                 tenant_id: None,

@@ -216,6 +216,7 @@ mod tests {
         Work::Onboard {
             request: OnboardRequest {
                 dns_mode: None,
+                ses_regions: None,
                 domain: domain(d),
                 hosted_zone_id: None,
                 tenant_id: None,

@@ -182,7 +182,8 @@ pub async fn conclude(
                 key_length::align(cx, identity, signing).await?;
             }
             // The parent is verified: now it can be copied to the replica Regions.
-            replicas::after_verified(cx, &chain.domain, chain.tenant_id.as_ref()).await?;
+            let narrowed = chain.ses_regions.as_deref();
+            replicas::after_verified(cx, &chain.domain, chain.tenant_id.as_ref(), narrowed).await?;
             let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,

@@ -16,6 +16,7 @@ use crate::aws::AwsError;
 use crate::core::deferral::Deferred;
 use crate::core::identity::DkimStatus;
 use crate::core::ids::{DomainName, TenantId};
+use crate::core::key_length::identity_arn;
 use crate::core::outcome::replicas_verified;
 use crate::core::replicas::{origin, ReplicaState, ReplicaStatus};
 use crate::core::work::Work;
@@ -136,17 +137,30 @@ pub fn unsettled(
     Some((work, err))
 }
 
-/// At verification: every configured Region, told, and what did not settle put off in
-/// a schedule of its own. The chain's own answer does not wait for it.
+/// At verification: every configured Region (or the domain's own few, `narrowed`),
+/// told, and what did not settle put off in a schedule of its own. The chain's own
+/// answer does not wait for it. A narrowed list is kept on the parent for the reconcile.
 pub async fn after_verified(
     cx: &Context<'_>,
     domain: &DomainName,
     tenant: Option<&TenantId>,
+    narrowed: Option<&[String]>,
 ) -> Result<(), AwsError> {
     if cx.aws.replicas.is_empty() {
         return Ok(());
     }
-    let looked = ensure(cx, domain, cx.aws.replicas.iter()).await;
+    if let Some(regions) = narrowed {
+        remember(cx, domain, regions).await?;
+    }
+    let replicas: Vec<_> = match narrowed {
+        Some(regions) => cx.aws.replicas.among(regions).collect(),
+        None => cx.aws.replicas.iter().collect(),
+    };
+    if replicas.is_empty() {
+        info!(%domain, "its event named no replica Region; none is made");
+        return Ok(());
+    }
+    let looked = ensure(cx, domain, replicas.into_iter()).await;
     announce(cx, domain, tenant, &looked).await?;
     if let Some((work, err)) = unsettled(domain, tenant, &looked, cx.now) {
         let answer = deferral::defer(cx, Deferred::fresh(work), err).await?;
@@ -155,6 +169,41 @@ pub async fn after_verified(
         }
     }
     Ok(())
+}
+
+/// The Regions among `configured` this domain's replicas belong in: its own list
+/// (the tag its onboarding left), or all of them.
+pub fn chosen<'a>(cx: &'a Context<'_>, own: Option<&'a [String]>) -> Vec<&'a Replica> {
+    match own {
+        Some(regions) => cx
+            .aws
+            .replicas
+            .iter()
+            .filter(|r| regions.contains(&r.region))
+            .collect(),
+        None => cx.aws.replicas.iter().collect(),
+    }
+}
+
+/// Tag the parent with the domain's own Regions: the reconcile reads it back and makes
+/// no replica the event did not ask for. Without the tag, that could not be known.
+async fn remember(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    regions: &[String],
+) -> Result<(), AwsError> {
+    let ses_region = cx.settings.ses_region.as_deref();
+    let Some(arn) = identity_arn(cx.function_arn, ses_region, domain.as_str()) else {
+        warn!(%domain, function_arn = cx.function_arn, "no identity ARN from the function's ARN; the domain's replica Regions are not remembered");
+        return Ok(());
+    };
+    match cx.aws.sesv2.mark_replica_regions(&arn, regions).await {
+        Err(err) if !err.transient => {
+            warn!(%domain, error = %err, "could not tag the identity with its replica Regions; the reconcile will replicate it to every configured Region");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// Offboarding: the replicas go first (SES keeps a parent while replicas remain).
