@@ -36,13 +36,14 @@ FUNCTION_NAME = f"{STACK}-dkim-autopilot"
 # Granted only when SesReplicaRegions is set (DEED replicas); the delete only when
 # offboarding deletes identities too.
 REPLICA_ACTIONS = {"ses:ReplicateEmailIdentityDKIMSigningKey", "ses:CreateEmailIdentity",
-                   "ses:DeleteEmailIdentity"}
+                   "ses:DeleteEmailIdentity", "ses:ListEmailIdentities"}
 # Replica statements: (Sid, action); the create, read and delete are held to the
 # listed Regions, the key's replication to the parent's identities.
 REPLICA_STATEMENTS = [
     ("SesCreateReplicaIdentities", "ses:CreateEmailIdentity"),
     ("SesGetReplicaIdentities", "ses:GetEmailIdentity"),
     ("SesDeleteReplicaIdentities", "ses:DeleteEmailIdentity"),
+    ("SesListReplicaIdentities", "ses:ListEmailIdentities"),
 ]
 
 # The function role's complete action set: one statement per action.
@@ -88,6 +89,7 @@ STAR_RESOURCE_ALLOWED = {
     "ses:VerifyDomainDkim",
     "ses:GetIdentityDkimAttributes",
     "ses:ListIdentities",
+    "ses:ListEmailIdentities",
     "ses:DeleteIdentity",
     "route53:ListHostedZonesByName",
     "route53:ListHostedZones",
@@ -1391,7 +1393,9 @@ def check_replicas(tpl: dict) -> list[str]:
                     if len(found) != want or any(as_list(st.get("Action")) != [action] for st in found):
                         problems.append(f"{where} {sid}: {found!r}, want {want} statement of {action}")
                     for st in found:
-                        arn = [f"arn:{partition}:ses:*:{ACCOUNT}:identity/*"]
+                        # A list action has no resource type: "*", held by the Regions.
+                        arn = ["*"] if action == "ses:ListEmailIdentities" else \
+                            [f"arn:{partition}:ses:*:{ACCOUNT}:identity/*"]
                         if as_list(st.get("Resource")) != arn:
                             problems.append(f"{where} {sid} on {st.get('Resource')!r}, want {arn}")
                         if st.get("Condition") != {"StringEquals": {"aws:RequestedRegion": listed}}:
@@ -2173,6 +2177,10 @@ def m_replica_get_other_accounts(t):
         "Fn::Sub": "arn:${AWS::Partition}:ses:*:*:identity/*"}
 
 
+def m_replica_list_any_region(t):
+    del _fn_statement(t, "SesListReplicaIdentities")["Condition"]
+
+
 def m_replica_delete_when_identities_kept(t):
     t["Conditions"]["DeletesReplicas"] = {"Condition": "HasReplicaRegions"}
 
@@ -2624,6 +2632,7 @@ MUTATIONS: list[tuple[Callable, Callable]] = [
     (m_replica_create_any_region, check_replicas),
     (m_replica_get_other_accounts, check_replicas),
     (m_replica_delete_when_identities_kept, check_replicas),
+    (m_replica_list_any_region, check_replicas),
     (m_replica_pattern_allows_spaces, check_replicas),
     (m_replica_setting_not_passed, check_replicas),
     (m_tag_identity_only_for_key_length, check_function_role),
