@@ -152,10 +152,7 @@ pub async fn after_verified(
     if let Some(regions) = narrowed {
         remember(cx, domain, regions).await?;
     }
-    let replicas: Vec<_> = match narrowed {
-        Some(regions) => cx.aws.replicas.among(regions).collect(),
-        None => cx.aws.replicas.iter().collect(),
-    };
+    let replicas = chosen(cx, narrowed);
     if replicas.is_empty() {
         info!(%domain, "its event named no replica Region; none is made");
         return Ok(());
@@ -175,12 +172,7 @@ pub async fn after_verified(
 /// (the tag its onboarding left), or all of them.
 pub fn chosen<'a>(cx: &'a Context<'_>, own: Option<&'a [String]>) -> Vec<&'a Replica> {
     match own {
-        Some(regions) => cx
-            .aws
-            .replicas
-            .iter()
-            .filter(|r| regions.contains(&r.region))
-            .collect(),
+        Some(regions) => cx.aws.replicas.among(regions).collect(),
         None => cx.aws.replicas.iter().collect(),
     }
 }
