@@ -75,7 +75,7 @@ impl Replica {
     /// `GetEmailIdentity` here: the replica's DKIM status; `None` when this Region has
     /// no identity for `domain`.
     pub async fn status(&self, domain: &DomainName) -> Result<Option<DkimStatus>, AwsError> {
-        self.get_pacer.wait_turn().await;
+        let _turn = self.get_pacer.wait_turn().await;
         let Some(output) = get_email_identity(&self.client, domain).await? else {
             return Ok(None);
         };
@@ -95,7 +95,7 @@ impl Replica {
         let attributes = DkimSigningAttributes::builder()
             .domain_signing_attributes_origin(DkimSigningAttributesOrigin::from(origin))
             .build();
-        self.create_pacer.wait_turn().await;
+        let _turn = self.create_pacer.wait_turn().await;
         match self
             .client
             .create_email_identity()
@@ -119,7 +119,7 @@ impl Replica {
     /// `DeleteEmailIdentity` here; `false` when there was none (already deleted).
     pub async fn delete(&self, domain: &DomainName) -> Result<bool, AwsError> {
         const OP: &str = "ses:DeleteEmailIdentity";
-        self.delete_pacer.wait_turn().await;
+        let _turn = self.delete_pacer.wait_turn().await;
         match self
             .client
             .delete_email_identity()
@@ -145,7 +145,7 @@ impl Replica {
         let mut names = Vec::new();
         let mut next: Option<String> = None;
         loop {
-            self.list_pacer.wait_turn().await;
+            let _turn = self.list_pacer.wait_turn().await;
             let output = self
                 .client
                 .list_email_identities()

@@ -31,7 +31,7 @@ impl Route53 {
     /// `GetHostedZone`; `None` when no such zone exists.
     pub async fn hosted_zone(&self, id: &HostedZoneId) -> Result<Option<HostedZone>, AwsError> {
         const OP: &str = "route53:GetHostedZone";
-        self.pacer.wait_turn().await;
+        let _turn = self.pacer.wait_turn().await;
         match self.client.get_hosted_zone().id(id.as_str()).send().await {
             Ok(output) => output
                 .hosted_zone()
@@ -57,7 +57,7 @@ impl Route53 {
         let mut zones = Vec::new();
         let mut start: (String, Option<String>) = (wanted.to_owned(), None);
         loop {
-            self.pacer.wait_turn().await;
+            let _turn = self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_hosted_zones_by_name()
@@ -125,7 +125,7 @@ impl Route53 {
         let mut sets = Vec::new();
         let mut from = (start.to_owned(), None::<RrType>);
         loop {
-            self.pacer.wait_turn().await;
+            let _turn = self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_resource_record_sets()
@@ -153,7 +153,7 @@ impl Route53 {
         max_items: i32,
     ) -> Result<(Vec<HostedZone>, Option<String>), AwsError> {
         const OP: &str = "route53:ListHostedZones";
-        self.pacer.wait_turn().await;
+        let _turn = self.pacer.wait_turn().await;
         let output = self
             .client
             .list_hosted_zones()
@@ -183,7 +183,7 @@ impl Route53 {
         const OP: &str = "route53:ListTagsForResources";
         let mut tags = Vec::with_capacity(zones.len());
         for chunk in zones.chunks(MAX_TAGGED_RESOURCES_PER_CALL) {
-            self.pacer.wait_turn().await;
+            let _turn = self.pacer.wait_turn().await;
             let output = self
                 .client
                 .list_tags_for_resources()
@@ -242,7 +242,7 @@ impl Route53 {
             .set_changes(Some(built))
             .build()
             .map_err(|e| AwsError::invalid_input(OP, e))?;
-        self.pacer.wait_turn().await;
+        let _turn = self.pacer.wait_turn().await;
         self.client
             .change_resource_record_sets()
             .hosted_zone_id(zone.as_str())

@@ -46,7 +46,7 @@ impl Ses {
     /// `VerifyDomainDkim`: creates the identity if needed and returns its three tokens.
     pub async fn verify_domain_dkim(&self, domain: &DomainName) -> Result<DkimTokens, AwsError> {
         const OP: &str = "ses:VerifyDomainDkim";
-        self.verify_pacer.wait_turn().await;
+        let _turn = self.verify_pacer.wait_turn().await;
         let output = self
             .client
             .verify_domain_dkim()
@@ -75,7 +75,7 @@ impl Ses {
         const OP: &str = "ses:GetIdentityDkimAttributes";
         let mut states = Vec::with_capacity(domains.len());
         for chunk in domains.chunks(MAX_IDENTITIES_PER_ATTRIBUTES_CALL) {
-            self.attributes_pacer.wait_turn().await;
+            let _turn = self.attributes_pacer.wait_turn().await;
             let output = self
                 .client
                 .get_identity_dkim_attributes()
@@ -110,7 +110,7 @@ impl Ses {
         next_token: Option<&str>,
     ) -> Result<(Vec<String>, Option<String>), AwsError> {
         const OP: &str = "ses:ListIdentities";
-        self.list_pacer.wait_turn().await;
+        let _turn = self.list_pacer.wait_turn().await;
         let output = self
             .client
             .list_identities()
@@ -129,7 +129,7 @@ impl Ses {
     /// `DeleteIdentity`: SES answers success for an identity it does not have.
     pub async fn delete_identity(&self, domain: &DomainName) -> Result<(), AwsError> {
         const OP: &str = "ses:DeleteIdentity";
-        self.delete_pacer.wait_turn().await;
+        let _turn = self.delete_pacer.wait_turn().await;
         self.client
             .delete_identity()
             .identity(domain.as_str())
@@ -147,7 +147,7 @@ impl Ses {
         setup: Option<&MailFromSetup>,
     ) -> Result<(), AwsError> {
         const OP: &str = "ses:SetIdentityMailFromDomain";
-        self.set_mail_from_pacer.wait_turn().await;
+        let _turn = self.set_mail_from_pacer.wait_turn().await;
         let behavior = setup.map(|s| match s.on_mx_failure {
             MxFailureBehavior::UseDefaultValue => BehaviorOnMxFailure::UseDefaultValue,
             MxFailureBehavior::RejectMessage => BehaviorOnMxFailure::RejectMessage,
@@ -173,7 +173,7 @@ impl Ses {
         const OP: &str = "ses:GetIdentityMailFromDomainAttributes";
         let mut states = Vec::with_capacity(domains.len());
         for chunk in domains.chunks(MAX_IDENTITIES_PER_ATTRIBUTES_CALL) {
-            self.mail_from_attributes_pacer.wait_turn().await;
+            let _turn = self.mail_from_attributes_pacer.wait_turn().await;
             let output = self
                 .client
                 .get_identity_mail_from_domain_attributes()

@@ -44,7 +44,7 @@ impl SesV2 {
     /// is an unexpected answer (retried), never written.
     pub async fn signing(&self, domain: &DomainName) -> Result<Option<Signing>, AwsError> {
         const OP: &str = "ses:GetEmailIdentity";
-        self.get_identity_pacer.wait_turn().await;
+        let _turn = self.get_identity_pacer.wait_turn().await;
         let Some(output) = get_email_identity(&self.client, domain).await? else {
             return Ok(None);
         };
@@ -87,7 +87,7 @@ impl SesV2 {
                 KeyLength::Rsa2048 => DkimSigningKeyLength::Rsa2048Bit,
             })
             .build();
-        self.put_signing_pacer.wait_turn().await;
+        let _turn = self.put_signing_pacer.wait_turn().await;
         let output = self
             .client
             .put_email_identity_dkim_signing_attributes()
@@ -129,7 +129,7 @@ impl SesV2 {
             .value(value)
             .build()
             .map_err(|e| AwsError::invalid_input(OP, e))?;
-        self.tag_pacer.wait_turn().await;
+        let _turn = self.tag_pacer.wait_turn().await;
         self.client
             .tag_resource()
             .resource_arn(identity_arn)
