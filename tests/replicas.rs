@@ -78,6 +78,16 @@ fn events_of<'a>(events: &'a [Value], kind: &str) -> Vec<&'a Value> {
         .collect()
 }
 
+/// The one `Domain Ready to Send` the subscriber heard: its replicas, beside the
+/// parent's Region.
+async fn ready_replicas(subscriber: &Subscriber) -> Value {
+    let events = subscriber.received().await;
+    let told = events_of(&events, "Domain Ready to Send");
+    assert_eq!(told.len(), 1, "{events:?}");
+    assert_eq!(told[0]["sesRegion"], REGION);
+    told[0]["replicas"].clone()
+}
+
 fn regions_of(calls: &[Value]) -> Vec<String> {
     let mut regions: Vec<String> = calls
         .iter()
@@ -88,15 +98,19 @@ fn regions_of(calls: &[Value]) -> Vec<String> {
 }
 
 /// Onboard `domain` through the runtime and fire its first follow-up, which finds
-/// it verified (the emulator verifies once the CNAMEs point where SES signs).
-async fn onboard_and_verify(api: &RuntimeApi, domain: &str) -> Value {
+/// it verified (the emulator verifies once the CNAMEs point where SES signs): that
+/// look's answer.
+async fn onboard_and_look(api: &RuntimeApi, domain: &str) -> Value {
     let answer = api
         .invoke(&custom_event(json!({"domain": domain})))
         .await
         .unwrap();
     assert_eq!(answer["outcome"], "published", "{answer}");
-    let first = answer["followUp"]["scheduleName"].as_str().unwrap();
-    let verified = fire_through(api, first).await;
+    fire_through(api, answer["followUp"]["scheduleName"].as_str().unwrap()).await
+}
+
+async fn onboard_and_verify(api: &RuntimeApi, domain: &str) -> Value {
+    let verified = onboard_and_look(api, domain).await;
     assert_eq!(verified["outcome"], "verified", "{verified}");
     verified
 }
@@ -287,12 +301,7 @@ async fn a_replica_gets_no_mail_from_of_its_own() {
     env.push(("MAIL_FROM_SUBDOMAIN", "bounce".into()));
     let function = api.spawn_function(&env);
 
-    let answer = api
-        .invoke(&custom_event(json!({"domain": domain})))
-        .await
-        .unwrap();
-    let first = answer["followUp"]["scheduleName"].as_str().unwrap();
-    let verified = fire_through(&api, first).await;
+    let verified = onboard_and_look(&api, &domain).await;
     assert_eq!(verified["outcome"], "awaitingMailFrom", "{verified}");
     assert_eq!(
         mail_from_in(REGION, &domain).await,
@@ -312,6 +321,78 @@ async fn a_replica_gets_no_mail_from_of_its_own() {
         regions_of(&set),
         [REGION],
         "MAIL FROM is set in the parent's Region only"
+    );
+    stop_and_read_stdout(function).await;
+}
+
+/// `Domain Ready to Send` tells each replica Region's state beside the parent's
+/// Region. Judged at the verified look (DMARC only), it carries the states that look
+/// just made; judged at the end of a MAIL FROM watch, it reads them again then, so a
+/// replica gone since verification is told `missing`. Readiness is the parent's: a
+/// replica Region never holds it back.
+#[tokio::test]
+async fn ready_to_send_tells_each_replica_regions_state() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    set_throttling(json!([])).await;
+    let api = RuntimeApi::start().await;
+
+    // At once (DMARC on, no MAIL FROM): the states verification left.
+    let mut env = replica_env();
+    env.push(("DMARC_POLICY", "none".into()));
+    let function = api.spawn_function(&env);
+    let at_once = unique_domain("deedready");
+    create_zone(&at_once).await;
+    let subscriber = Subscriber::for_domain(&at_once).await;
+    let ready = onboard_and_look(&api, &at_once).await;
+    assert_eq!(ready["outcome"], "readyToSend", "{ready}");
+    assert_eq!(
+        ready_replicas(&subscriber).await,
+        json!([
+            {"region": WEST, "status": "verified", "created": true},
+            {"region": EUROPE, "status": "verified", "created": true},
+        ])
+    );
+    stop_and_read_stdout(function).await;
+
+    // After a MAIL FROM watch: read again at the end.
+    let mut env = replica_env();
+    env.push(("MAIL_FROM_SUBDOMAIN", "bounce".into()));
+    let function = api.spawn_function(&env);
+    let watched = unique_domain("deedwatch");
+    create_zone(&watched).await;
+    let subscriber = Subscriber::for_domain(&watched).await;
+    let mut last = onboard_and_look(&api, &watched).await;
+    assert_eq!(last["outcome"], "awaitingMailFrom", "{last}");
+    sesv2_in(EUROPE)
+        .await
+        .delete_email_identity()
+        .email_identity(&watched)
+        .send()
+        .await
+        .expect("the replica is deleted behind the function's back");
+    for _ in 0..5 {
+        if last["outcome"] != "awaitingMailFrom" {
+            break;
+        }
+        let next = last["followUp"]["scheduleName"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        last = fire_through(&api, &next).await;
+    }
+    assert_eq!(last["outcome"], "readyToSend", "{last}");
+    assert_eq!(
+        ready_replicas(&subscriber).await,
+        json!([
+            {"region": WEST, "status": "verified", "created": false},
+            {"region": EUROPE, "status": "missing", "created": false},
+        ]),
+        "read again at the end of the watch, nothing created by it"
+    );
+    assert!(
+        replica_in(EUROPE, &watched).await.is_none(),
+        "telling readiness makes no replica"
     );
     stop_and_read_stdout(function).await;
 }

@@ -445,22 +445,45 @@ pub fn records_pending(
     )
 }
 
+/// The replica Regions a readiness event tells of, beside the parent's Region.
+#[derive(Debug, Clone, Copy)]
+pub struct Replicas<'a> {
+    pub parent_region: &'a str,
+    /// Empty: no replica Region applies to the domain, and the event says nothing of it.
+    pub states: &'a [ReplicaState],
+}
+
+impl Replicas<'_> {
+    fn into_detail(self, detail: OutcomeDetail) -> OutcomeDetail {
+        if self.states.is_empty() {
+            return detail;
+        }
+        OutcomeDetail {
+            ses_region: Some(self.parent_region.to_owned()),
+            replicas: Some(replicas_json(self.states)),
+            ..detail
+        }
+    }
+}
+
 /// `Domain Ready to Send`: every configured part holds. Published once per chain: a
-/// redelivery repeats its domain and onboarding.
+/// redelivery repeats its domain and onboarding (the replicas' states are news, not
+/// identity: a replica that settled between two deliveries makes no second event).
 pub fn ready_to_send(
     chain: &Chain,
     zone: Option<&HostedZoneId>,
     parts: serde_json::Value,
+    replicas: Replicas<'_>,
     now: DateTime<Utc>,
 ) -> OutcomeEvent {
     let started = chain.onboarding_started_at.to_rfc3339();
     OutcomeEvent::new(
         OutcomeKind::ReadyToSend,
         &[chain.domain.as_str(), &started],
-        OutcomeDetail {
+        replicas.into_detail(OutcomeDetail {
             parts: Some(parts),
             ..chain_detail(chain, zone, None, now)
-        },
+        }),
     )
 }
 
@@ -471,18 +494,19 @@ pub fn not_ready_to_send(
     zone: Option<&HostedZoneId>,
     parts: serde_json::Value,
     reason: Reason,
+    replicas: Replicas<'_>,
     now: DateTime<Utc>,
 ) -> OutcomeEvent {
     let started = chain.onboarding_started_at.to_rfc3339();
     OutcomeEvent::new(
         OutcomeKind::NotReadyToSend,
         &[chain.domain.as_str(), &started],
-        OutcomeDetail {
+        replicas.into_detail(OutcomeDetail {
             parts: Some(parts),
             reason_code: Some(reason.code.to_owned()),
             reason: Some(reason.text),
             ..chain_detail(chain, zone, None, now)
-        },
+        }),
     )
 }
 
@@ -959,17 +983,46 @@ mod tests {
         let now = t("2026-11-27T05:00:00Z");
         let parts =
             json!({"dkim": {"status": "Success"}, "mailFrom": null, "dmarc": {"state": "present"}});
-        let ready = ready_to_send(&chain(), Some(&zone), parts.clone(), now);
+        let none = Replicas {
+            parent_region: "us-east-1",
+            states: &[],
+        };
+        let ready = ready_to_send(&chain(), Some(&zone), parts.clone(), none, now);
         assert_eq!(ready.kind.detail_type(), "Domain Ready to Send");
         assert_eq!(detail(&ready)["parts"], parts);
         assert_eq!(detail(&ready)["tenantId"], "t-1");
-        let again = ready_to_send(&chain().next(), Some(&zone), parts.clone(), now);
+        assert!(
+            detail(&ready).get("replicas").is_none() && detail(&ready).get("sesRegion").is_none(),
+            "no replica Region, nothing said of them"
+        );
+        let again = ready_to_send(&chain().next(), Some(&zone), parts.clone(), none, now);
         assert_eq!(
             ready.detail.outcome_id, again.detail.outcome_id,
             "once per chain"
         );
+        let pending = [ReplicaState {
+            region: "eu-west-1".into(),
+            status: crate::core::replicas::ReplicaStatus::Pending,
+            created: false,
+            reason: None,
+        }];
+        let two = Replicas {
+            parent_region: "us-east-1",
+            states: &pending,
+        };
+        let with_replicas = ready_to_send(&chain(), Some(&zone), parts.clone(), two, now);
+        assert_eq!(detail(&with_replicas)["sesRegion"], "us-east-1");
+        assert_eq!(
+            detail(&with_replicas)["replicas"],
+            json!([{"region": "eu-west-1", "status": "pending", "created": false}])
+        );
+        assert_eq!(
+            with_replicas.detail.outcome_id, ready.detail.outcome_id,
+            "the replicas' states are news, not identity"
+        );
         let why = Reason::new("RecordsConflict", "in the way");
-        let not_ready = not_ready_to_send(&chain(), None, parts, why, now);
+        let not_ready = not_ready_to_send(&chain(), None, parts, why, two, now);
+        assert_eq!(detail(&not_ready)["replicas"][0]["region"], "eu-west-1");
         assert_eq!(detail(&not_ready)["reasonCode"], "RecordsConflict");
         assert_ne!(not_ready.detail.outcome_id, ready.detail.outcome_id);
 

@@ -117,6 +117,8 @@ impl ReplicaCounts {
             ReplicaStatus::Pending => self.pending += 1,
             ReplicaStatus::Failed => self.failed += 1,
             ReplicaStatus::Unreachable => self.unreachable += 1,
+            // Only a dry run sees one left missing: it would be created.
+            ReplicaStatus::Missing => self.created += 1,
         }
     }
 }

@@ -167,6 +167,9 @@ pub enum ReplicaStatus {
     Failed,
     /// SES in this Region would not answer now; the next reconcile tries again.
     Unreachable,
+    /// No replica in this Region (yet): told only where nothing is created (a dry run,
+    /// `Domain Ready to Send`); the steps that create replicas never report it.
+    Missing,
 }
 
 impl ReplicaStatus {
@@ -176,6 +179,7 @@ impl ReplicaStatus {
             Self::Pending => "pending",
             Self::Failed => "failed",
             Self::Unreachable => "unreachable",
+            Self::Missing => "missing",
         }
     }
 

@@ -46,7 +46,7 @@ pub async fn check(
         let standing = stand(cx, &chain, zone.as_ref(), false)
             .await
             .map_err(&stop)?;
-        return conclude(cx, &chain, zone.as_ref(), &standing, None)
+        return conclude(cx, &chain, zone.as_ref(), &standing, None, None)
             .await
             .map_err(&stop);
     };
@@ -77,7 +77,7 @@ pub async fn check(
             // A chain that gives up says again what stands in the way.
             let report = verdict != MailFromVerdict::Done;
             let standing = stand(cx, &chain, zone, report).await.map_err(&stop)?;
-            conclude(cx, &chain, zone, &standing, status)
+            conclude(cx, &chain, zone, &standing, status, None)
                 .await
                 .map_err(&stop)
         }
@@ -88,7 +88,7 @@ pub async fn check(
             if set_again {
                 // Someone else's MX may stand there by now: never point SES at it.
                 if !standing.plan.mail_from_usable() {
-                    return conclude(cx, &chain, zone, &standing, status)
+                    return conclude(cx, &chain, zone, &standing, status, None)
                         .await
                         .map_err(&stop);
                 }

@@ -316,21 +316,16 @@ async fn reconcile_replicas(
 ) -> Result<(), AwsError> {
     let chosen = replicas::chosen(cx, own);
     if run.dry_run {
-        let mut missing = Vec::new();
-        for replica in chosen {
-            let status = match replica.status(domain).await {
-                Ok(Some(status)) => ReplicaStatus::of(status),
-                Ok(None) => {
-                    missing.push(replica.region.clone());
-                    continue;
-                }
-                Err(err) if err.transient => ReplicaStatus::Unreachable,
-                Err(_) => ReplicaStatus::Failed,
-            };
-            run.counts.replicas.add(status);
+        let states = replicas::read(domain, chosen.into_iter()).await;
+        let missing: Vec<String> = states
+            .iter()
+            .filter(|s| s.status == ReplicaStatus::Missing)
+            .map(|s| s.region.clone())
+            .collect();
+        for state in &states {
+            run.counts.replicas.add(state.status);
         }
         if !missing.is_empty() {
-            run.counts.replicas.created += missing.len() as u32;
             run.plan_records("createReplica", domain.as_str(), missing);
         }
         return Ok(());

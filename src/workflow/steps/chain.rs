@@ -183,13 +183,15 @@ pub async fn conclude(
             }
             // The parent is verified: now it can be copied to the replica Regions.
             let narrowed = chain.ses_regions.as_deref();
-            replicas::after_verified(cx, &chain.domain, chain.tenant_id.as_ref(), narrowed).await?;
+            let replicas =
+                replicas::after_verified(cx, &chain.domain, chain.tenant_id.as_ref(), narrowed)
+                    .await?;
             let answer = Response::Verified {
                 domain,
                 attempt: chain.attempt,
                 elapsed_seconds: chain.elapsed_seconds(cx.now),
             };
-            after_verified(cx, chain, zone, tokens, answer).await
+            after_verified(cx, chain, zone, tokens, answer, replicas).await
         }
         Conclusion::TimedOut => {
             let hours = cx.settings.policy.verification_window.num_hours();

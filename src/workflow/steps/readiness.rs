@@ -10,6 +10,7 @@ use tracing::info;
 use super::super::{Context, Response};
 use super::outcomes::send;
 use super::public_dns;
+use super::replicas;
 use super::schedules;
 use super::sending::{self, report_conflicts};
 use super::zones::opted_out_tag;
@@ -18,8 +19,9 @@ use crate::core::chain::{Chain, FollowUp, MailFromWatch};
 use crate::core::handover::{diagnose_sending, RecordStatus};
 use crate::core::identity::MailFromStatus;
 use crate::core::ids::HostedZoneId;
-use crate::core::outcome::{not_ready_to_send, ready_to_send, Reason};
+use crate::core::outcome::{not_ready_to_send, ready_to_send, Reason, Replicas};
 use crate::core::records::DkimTokens;
+use crate::core::replicas::ReplicaState;
 use crate::core::sending::desired::SendingPlan;
 use crate::core::sending::readiness::Readiness;
 
@@ -99,12 +101,14 @@ pub async fn stand(
 /// (`verified` is the answer). Otherwise the records are healed, and SES is asked to
 /// use the MAIL FROM domain when its MX is ours: the chain then watches MAIL FROM.
 /// Without MAIL FROM (or with someone else's MX there) readiness is judged at once.
+/// `replicas`: each replica Region's state, as verification just left it.
 pub async fn after_verified(
     cx: &Context<'_>,
     chain: &Chain,
     zone: Option<&HostedZoneId>,
     tokens: &DkimTokens,
     verified: Response,
+    replicas: Vec<ReplicaState>,
 ) -> Result<Response, AwsError> {
     let setup = &cx.settings.sending;
     if !setup.is_on() {
@@ -116,7 +120,7 @@ pub async fn after_verified(
         .as_ref()
         .filter(|_| standing.plan.mail_from_usable())
     else {
-        return conclude(cx, chain, zone, &standing, None).await;
+        return conclude(cx, chain, zone, &standing, None, Some(replicas)).await;
     };
     let watch = MailFromWatch {
         set_at: cx.now,
@@ -174,14 +178,29 @@ pub async fn watch_again(
 
 /// Judge readiness now, and say it: `Domain Ready to Send` when every configured
 /// part holds, else `Domain Not Ready to Send` with why. `mail_from`: SES's status,
-/// when MAIL FROM is on and was set.
+/// when MAIL FROM is on and was set. Both events tell each replica Region's state:
+/// `replicas` when this look has it already, else read now (a MAIL FROM watch ends
+/// hours after verification, and a replica may have settled since). Readiness itself
+/// is the parent's: a replica still pending does not hold back the parent's Region.
 pub async fn conclude(
     cx: &Context<'_>,
     chain: &Chain,
     zone: Option<&HostedZoneId>,
     standing: &Standing,
     mail_from: Option<MailFromStatus>,
+    replicas: Option<Vec<ReplicaState>>,
 ) -> Result<Response, AwsError> {
+    let replicas = match replicas {
+        Some(known) => known,
+        None => {
+            let own = replicas::chosen(cx, chain.ses_regions.as_deref());
+            replicas::read(&chain.domain, own.into_iter()).await
+        }
+    };
+    let replicas = Replicas {
+        parent_region: replicas::parent_region(cx),
+        states: &replicas,
+    };
     let plan = &standing.plan;
     let parts = json!({
         "dkim": {"status": "Success"},
@@ -199,12 +218,13 @@ pub async fn conclude(
     let domain = chain.domain.to_string();
     if readiness.is_ready() && standing.records_hold {
         info!(domain, parts = %parts, "domain ready to send");
-        send(cx, &ready_to_send(chain, zone, parts.clone(), cx.now)).await?;
+        let event = ready_to_send(chain, zone, parts.clone(), replicas, cx.now);
+        send(cx, &event).await?;
         return Ok(Response::ReadyToSend { domain, parts });
     }
     let reason = why_not(plan, standing, mail_from);
     info!(domain, parts = %parts, reason = %reason.text, "domain not ready to send");
-    let event = not_ready_to_send(chain, zone, parts.clone(), reason.clone(), cx.now);
+    let event = not_ready_to_send(chain, zone, parts.clone(), reason.clone(), replicas, cx.now);
     send(cx, &event).await?;
     Ok(Response::NotReadyToSend {
         domain,

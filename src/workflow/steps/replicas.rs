@@ -67,25 +67,49 @@ async fn ensure_one(replica: &Replica, domain: &DomainName, origin: &str) -> Loo
                 error: None,
             }
         }
-        Err(err) => {
-            let status = if err.transient {
-                warn!(%domain, %region, error = %err, "SES in the replica Region would not answer now; this Region is put off alone");
-                ReplicaStatus::Unreachable
-            } else {
-                warn!(%domain, %region, error = %err, "SES refused the replica");
-                ReplicaStatus::Failed
-            };
-            Looked {
-                state: ReplicaState {
-                    region: region.clone(),
-                    status,
-                    created: false,
-                    reason: Some(format!("{} {}: {}", err.operation, err.code, err.message)),
-                },
-                error: err.transient.then_some(err),
-            }
-        }
+        Err(err) => unanswered(domain, region, err),
     }
+}
+
+/// A Region whose SES failed the call: unreachable for now (and put off), or refused.
+fn unanswered(domain: &DomainName, region: &str, err: AwsError) -> Looked {
+    let status = if err.transient {
+        warn!(%domain, %region, error = %err, "SES in the replica Region would not answer now; this Region is put off alone");
+        ReplicaStatus::Unreachable
+    } else {
+        warn!(%domain, %region, error = %err, "SES refused the replica");
+        ReplicaStatus::Failed
+    };
+    Looked {
+        state: ReplicaState {
+            region: region.to_owned(),
+            status,
+            created: false,
+            reason: Some(format!("{} {}: {}", err.operation, err.code, err.message)),
+        },
+        error: err.transient.then_some(err),
+    }
+}
+
+/// Each Region's replica as it stands, read and never created (`missing` where there
+/// is none): what a dry run plans from and `Domain Ready to Send` tells. One
+/// `GetEmailIdentity` per Region, the Regions at once.
+pub async fn read<'a>(
+    domain: &DomainName,
+    regions: impl Iterator<Item = &'a Replica>,
+) -> Vec<ReplicaState> {
+    join_all(regions.map(|replica| async move {
+        match replica.status(domain).await {
+            Ok(status) => ReplicaState {
+                region: replica.region.clone(),
+                status: status.map_or(ReplicaStatus::Missing, ReplicaStatus::of),
+                created: false,
+                reason: None,
+            },
+            Err(err) => unanswered(domain, &replica.region, err).state,
+        }
+    }))
+    .await
 }
 
 /// Tell subscribers how each Region stands (`DKIM Replicas Verified`).
@@ -140,14 +164,15 @@ pub fn unsettled(
 /// At verification: every configured Region (or the domain's own few, `narrowed`),
 /// told, and what did not settle put off in a schedule of its own. The chain's own
 /// answer does not wait for it. A narrowed list is kept on the parent for the reconcile.
+/// Returns each Region's state (none when no replica Region applies).
 pub async fn after_verified(
     cx: &Context<'_>,
     domain: &DomainName,
     tenant: Option<&TenantId>,
     narrowed: Option<&[String]>,
-) -> Result<(), AwsError> {
+) -> Result<Vec<ReplicaState>, AwsError> {
     if cx.aws.replicas.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if let Some(regions) = narrowed {
         remember(cx, domain, regions).await?;
@@ -155,7 +180,7 @@ pub async fn after_verified(
     let replicas = chosen(cx, narrowed);
     if replicas.is_empty() {
         info!(%domain, "its event named no replica Region; none is made");
-        return Ok(());
+        return Ok(Vec::new());
     }
     let looked = ensure(cx, domain, replicas.into_iter()).await;
     announce(cx, domain, tenant, &looked).await?;
@@ -165,7 +190,7 @@ pub async fn after_verified(
             info!(%domain, schedule = schedule.schedule_name, "replica Regions still to settle come back alone");
         }
     }
-    Ok(())
+    Ok(states(&looked))
 }
 
 /// The Regions among `configured` this domain's replicas belong in: its own list
