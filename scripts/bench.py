@@ -8,7 +8,9 @@ Measures, for the binary in DKIM_AUTOPILOT_BIN:
     through the Runtime API and the emulator (the emulator dominates: real AWS
     latency differs, the number of calls does not);
   * one onboarding with every emulator call delayed by BENCH_LATENCY seconds: wall time
-    divided by that delay is the number of sequential round trips;
+    divided by that delay is the number of sequential round trips; likewise the look
+    that finds DKIM verified, alone and with two DEED replica Regions
+    (SES_REPLICA_REGIONS);
   * bursts of BENCH_BURST new domains with the emulator enforcing AWS's limits (SES 1 call
     per second per action, Route 53 5 per second for the whole service), into one process
     and spread over several (BENCH_CONCURRENCY, each process told RESERVED_CONCURRENCY=n):
@@ -96,7 +98,7 @@ class Function:
 
     count = 0
 
-    def __init__(self, binary: str, concurrency: int = 1) -> None:
+    def __init__(self, binary: str, concurrency: int = 1, extra: dict | None = None) -> None:
         Function.count += 1
         self.api = RuntimeApi()
         self.log_path = LOGS / f"function-{Function.count}.log"
@@ -105,6 +107,7 @@ class Function:
                    AWS_LAMBDA_FUNCTION_MEMORY_SIZE="256", AWS_LAMBDA_FUNCTION_VERSION="$LATEST",
                    SCHEDULER_ROLE_ARN=ROLE_ARN, SCHEDULE_GROUP=GROUP, EVENT_BUS_NAME=BUS, AWS_REGION=REGION,
                    AWS_LAMBDA_LOG_LEVEL="warn", RESERVED_CONCURRENCY=str(concurrency))
+        env.update(extra or {})
         start = time.perf_counter()
         with open(self.log_path, "wb") as log:  # stdout: the function log, EMF metrics included
             self.process = subprocess.Popen([binary], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -316,6 +319,33 @@ def with_latency(function: Function, route53) -> tuple[list[float], list[int]]:
     return walls, calls
 
 
+REPLICA_REGIONS = "us-west-2,eu-west-1"
+
+
+def verified_look_with_latency(function: Function, route53, scheduler, label: str) -> tuple[list[float], list[int]]:
+    """The look that finds DKIM verified, every emulator call delayed by LATENCY seconds
+    (the onboarding before it runs without delay)."""
+    walls, calls = [], []
+    for i in range(LATENCY_ROUNDS):
+        domain = f"look-{label}-{i}-{os.getpid()}.com"
+        route53.create_hosted_zone(Name=domain, CallerReference=domain)
+        time.sleep(1.1)
+        answer = function.invoke(custom_event(domain), "published")
+        name = answer["followUp"]["scheduleName"]
+        payload = scheduler.get_schedule(Name=name, GroupName=GROUP)["Target"]["Input"]
+        time.sleep(1.1)  # let the pacers go idle
+        throttling(False)  # also restarts the call log
+        harness("latency", {"seconds": LATENCY})
+        try:
+            start = time.perf_counter()
+            function.invoke(payload, "verified")
+            walls.append(time.perf_counter() - start)
+        finally:
+            harness("latency", {"seconds": 0})
+        calls.append(len(harness("calls")["calls"]))
+    return walls, calls
+
+
 def main() -> int:
     binary = os.environ["DKIM_AUTOPILOT_BIN"]
     LOGS.mkdir(parents=True, exist_ok=True)
@@ -349,7 +379,12 @@ def main() -> int:
         check.append((time.perf_counter() - start) * 1000)
 
     latency_walls, latency_calls = with_latency(function, route53)
+    looks = {"no replica Region": verified_look_with_latency(function, route53, scheduler, "alone")}
     main_peak_kib = function.peak_rss_kib()
+    replicating = Function(binary, extra={"SES_REPLICA_REGIONS": REPLICA_REGIONS})
+    looks[f"two replica Regions ({REPLICA_REGIONS})"] = verified_look_with_latency(
+        replicating, route53, scheduler, "deed")
+    replicating.stop()
 
     deferrals = Deferrals(scheduler)
     bursts, everyone = [], [function]
@@ -398,6 +433,12 @@ def main() -> int:
           f"(median of {len(latency_walls)}), {statistics.median(latency_calls):.0f} AWS calls: "
           f"{wall / LATENCY:.1f} sequential round trips (wall ÷ delay; {added / LATENCY:.1f} after "
           f"subtracting the onboarding's median time alone)")
+
+    for label, (walls, calls) in looks.items():
+        look = statistics.median(walls)
+        print(f"the look that finds DKIM verified, {label}, {LATENCY * 1000:.0f} ms added to every AWS "
+              f"call: {look * 1000:.0f} ms (median of {len(walls)}), {statistics.median(calls):.0f} AWS calls: "
+              f"{look / LATENCY:.1f} × the delay (a paced call waiting its turn counts too)")
 
     limits = "SES 1 call/s per action, Route 53 5 calls/s per account"
     print(f"\nburst of {BURST} new domains, emulator throttling at AWS's limits ({limits}); "
