@@ -565,3 +565,157 @@ async fn bad_input_stops_with_exit_2_and_sends_nothing() {
         "nothing reached the bus"
     );
 }
+
+/// A replica made as DEED makes it: in `region`, signing as the parent in `REGION`.
+async fn replicate(region: &str, domain: &str) {
+    sesv2_in(region)
+        .await
+        .create_email_identity()
+        .email_identity(domain)
+        .dkim_signing_attributes(
+            aws_sdk_sesv2::types::DkimSigningAttributes::builder()
+                .domain_signing_attributes_origin("AWS_SES_US_EAST_1".into())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("a replica of a verified parent");
+}
+
+/// The domain identities SES holds in `region`.
+async fn identities_in(region: &str) -> Vec<String> {
+    let answer = sesv2_in(region)
+        .await
+        .list_email_identities()
+        .page_size(1000)
+        .send()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = answer
+        .email_identities()
+        .iter()
+        .filter_map(|i| i.identity_name().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn status_and_plan_show_each_replica_regions_state() {
+    const WEST: &str = "us-west-2";
+    const EUROPE: &str = "eu-west-1";
+    // Replicated in both Regions: well.
+    let (whole, _, _) = verified("replicated").await;
+    replicate(WEST, &whole).await;
+    replicate(EUROPE, &whole).await;
+    // Replicated in one of the two: a reconcile would make the other.
+    let (half, _, _) = verified("halfway").await;
+    replicate(WEST, &half).await;
+    // Its onboarding chose one Region (the tag it leaves on the parent): well there.
+    let (narrowed, _, _) = verified("narrowed").await;
+    replicate(WEST, &narrowed).await;
+    sesv2_in(REGION)
+        .await
+        .tag_resource()
+        .resource_arn(format!(
+            "arn:aws:ses:{REGION}:123456789012:identity/{narrowed}"
+        ))
+        .tags(
+            aws_sdk_sesv2::types::Tag::builder()
+                .key("dkim-autopilot:ses-regions")
+                .value(WEST)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Not verified yet: no replica is made before the parent is, so none is shown.
+    let pending = unique_domain("notyet");
+    create_zone(&pending).await;
+    identity(&pending).await;
+
+    let include = [&whole, &half, &narrowed, &pending]
+        .map(String::as_str)
+        .join(",");
+    let regions = format!("{WEST},{EUROPE}");
+    let env = [
+        ("DOMAIN_INCLUDE", include.as_str()),
+        ("SES_REPLICA_REGIONS", regions.as_str()),
+    ];
+    let before = (identities_in(WEST).await, identities_in(EUROPE).await);
+
+    let run = dkimctl(&["status", "--json"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report: Value = serde_json::from_str(&run.stdout).expect("status --json is JSON");
+    let d = by_domain(&report, &whole);
+    assert_eq!(
+        d["replicas"],
+        json!([{"region": WEST, "status": "verified"}, {"region": EUROPE, "status": "verified"}])
+    );
+    assert_eq!(d["well"], true, "{d}");
+    let d = by_domain(&report, &half);
+    assert_eq!(
+        d["replicas"],
+        json!([{"region": WEST, "status": "verified"}, {"region": EUROPE, "status": "missing"}])
+    );
+    assert_eq!(
+        (d["verified"].as_bool(), d["well"].as_bool()),
+        (Some(true), Some(false)),
+        "{d}"
+    );
+    assert_eq!(
+        d["plan"],
+        json!({"action": "createReplica", "records": [EUROPE]})
+    );
+    let d = by_domain(&report, &narrowed);
+    assert_eq!(
+        d["replicas"],
+        json!([{"region": WEST, "status": "verified"}])
+    );
+    assert_eq!(
+        (d["well"].as_bool(), d["plan"]["action"].as_str()),
+        (Some(true), Some("alreadyVerified")),
+        "{d}"
+    );
+    let d = by_domain(&report, &pending);
+    assert!(d.get("replicas").is_none(), "{d}");
+
+    let run = dkimctl(&["status"], &env).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let row = |domain: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.starts_with(domain))
+            .unwrap_or_else(|| panic!("{domain}: {}", run.stdout))
+            .to_owned()
+    };
+    assert!(run.stdout.starts_with("DOMAIN "), "{}", run.stdout);
+    assert!(run.stdout.lines().next().unwrap().contains("  REPLICAS  "));
+    assert!(row(&whole).contains(" 2/2 "), "{}", row(&whole));
+    assert!(row(&half).contains(" 1/2 "), "{}", row(&half));
+    assert!(row(&narrowed).contains(" 1/1 "), "{}", row(&narrowed));
+    assert!(
+        run.stdout.contains(&format!(
+            "{half}:\n  replica in {EUROPE} is missing\n  a reconcile would createReplica\n"
+        )),
+        "{}",
+        run.stdout
+    );
+
+    let plan = dkimctl(&["plan"], &env).await;
+    assert_eq!(plan.code, 0, "{}", plan.stderr);
+    assert!(
+        plan.stdout
+            .contains(&format!("+ {half}  createReplica\n    {EUROPE}\n")),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains(whole.as_str()), "{}", plan.stdout);
+
+    assert_eq!(
+        (identities_in(WEST).await, identities_in(EUROPE).await),
+        before,
+        "looking made no replica"
+    );
+}

@@ -24,6 +24,15 @@ pub struct Replica {
     list_pacer: Pacer,
 }
 
+/// What `CreateEmailIdentity` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    /// Made now, with the DKIM status SES answered (`None`: the answer did not say).
+    Made(Option<DkimStatus>),
+    /// One was there already.
+    AlreadyThere,
+}
+
 /// Every configured replica Region, in the order the setting lists them.
 #[derive(Debug, Clone, Default)]
 pub struct Replicas(Vec<Replica>);
@@ -88,9 +97,10 @@ impl Replica {
     }
 
     /// `CreateEmailIdentity` here, signing as the parent (`origin`, `AWS_SES_<PARENT>`).
-    /// An identity already there counts as done (`false`): a redelivery, or a replica
-    /// someone else made; its status tells the rest.
-    pub async fn create(&self, domain: &DomainName, origin: &str) -> Result<bool, AwsError> {
+    /// SES answers with the new identity's DKIM attributes, so its status needs no
+    /// second read. An identity already there counts as done: a redelivery, or a
+    /// replica someone else made; its own status tells the rest.
+    pub async fn create(&self, domain: &DomainName, origin: &str) -> Result<Created, AwsError> {
         const OP: &str = "ses:CreateEmailIdentity";
         let attributes = DkimSigningAttributes::builder()
             .domain_signing_attributes_origin(DkimSigningAttributesOrigin::from(origin))
@@ -104,13 +114,18 @@ impl Replica {
             .send()
             .await
         {
-            Ok(_) => Ok(true),
+            Ok(output) => Ok(Created::Made(
+                output
+                    .dkim_attributes()
+                    .and_then(|d| d.status())
+                    .map(dkim_status),
+            )),
             Err(err)
                 if err
                     .as_service_error()
                     .is_some_and(|e| e.is_already_exists_exception()) =>
             {
-                Ok(false)
+                Ok(Created::AlreadyThere)
             }
             Err(err) => Err(AwsError::from_sdk(OP, err)),
         }

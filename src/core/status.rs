@@ -1,6 +1,7 @@
 //! One domain's state as an operator asks about it (`dkimctl status`, `dkimctl plan`):
 //! where its records live, SES's DKIM status, each record's state, the follow-up
-//! chain, the sending records, and what a reconcile would do about it. Pure:
+//! chain, the sending records, each replica Region's state, and what a reconcile would
+//! do about it. Pure:
 //! `workflow::fleet` observes, this judges, the command prints.
 
 use chrono::{DateTime, Utc};
@@ -9,6 +10,7 @@ use serde::Serialize;
 use super::handover::{diagnose, DnsAnswer, RecordCheck, RecordStatus};
 use super::identity::{DkimStatus, MailFromState};
 use super::records::{normalise_dns_name, CnameRecord};
+use super::replicas::{ReplicaState, ReplicaStatus};
 
 /// Where a domain's records live.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -64,6 +66,33 @@ impl MailFromView {
     }
 }
 
+/// One replica Region's state (`SES_REPLICA_REGIONS`), as `DKIM Replicas Verified`
+/// words it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplicaView {
+    pub region: String,
+    /// `verified`, `pending`, `failed`, `unreachable`, or `missing` (none there yet).
+    pub status: &'static str,
+    /// SES's code and message, where it failed or would not answer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl ReplicaView {
+    fn of(state: ReplicaState) -> Self {
+        Self {
+            region: state.region,
+            status: state.status.as_str(),
+            reason: state.reason,
+        }
+    }
+
+    pub fn verified(&self) -> bool {
+        self.status == ReplicaStatus::Verified.as_str()
+    }
+}
+
 /// What a reconcile would do about the domain now: the planner's word for it (see
 /// `core::reconcile`), and the records it would write.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,11 +137,16 @@ pub struct DomainStatus {
     /// MAIL FROM's MX and SPF and DMARC, where those features are on.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sending_records: Vec<RecordCheck>,
+    /// The verified parent's replica in each of its replica Regions; none where no
+    /// replica Region is set, or before the parent is verified (none is made then).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaView>,
     /// The reconcile's plan for it (`plan`).
     pub plan: PlannedChange,
     /// SES has verified DKIM.
     pub verified: bool,
-    /// Verified, every record in place, and MAIL FROM (when on) in use: nothing to do.
+    /// Verified, every record in place, MAIL FROM (when on) in use, and every replica
+    /// verified: nothing to do.
     pub well: bool,
 }
 
@@ -125,12 +159,14 @@ pub struct Observation {
     pub follow_up: Option<FollowUpStatus>,
     pub mail_from: Option<MailFromView>,
     pub sending_records: Vec<RecordCheck>,
+    pub replicas: Vec<ReplicaState>,
     pub plan: PlannedChange,
 }
 
 /// A domain is well when SES verified it, every record it needs is there as wanted,
-/// and MAIL FROM, where it is on, is in use. A record that could not be checked is not
-/// well: "I could not tell" is not "all is well".
+/// MAIL FROM, where it is on, is in use, and each replica Region has verified its
+/// replica. A record (or a Region) that could not be checked is not well: "I could not
+/// tell" is not "all is well".
 pub fn judge(observed: Observation) -> DomainStatus {
     let verified = observed.dkim_status == DkimStatus::Success;
     let present = |checks: &[RecordCheck]| {
@@ -142,11 +178,13 @@ pub fn judge(observed: Observation) -> DomainStatus {
         .mail_from
         .as_ref()
         .is_none_or(|m| m.status == "Success");
+    let replicas: Vec<ReplicaView> = observed.replicas.into_iter().map(ReplicaView::of).collect();
     let well = verified
         && !observed.dkim_records.is_empty()
         && present(&observed.dkim_records)
         && present(&observed.sending_records)
-        && mail_from_in_use;
+        && mail_from_in_use
+        && replicas.iter().all(ReplicaView::verified);
     DomainStatus {
         domain: observed.domain,
         records_home: observed.records_home,
@@ -155,6 +193,7 @@ pub fn judge(observed: Observation) -> DomainStatus {
         follow_up: observed.follow_up,
         mail_from: observed.mail_from,
         sending_records: observed.sending_records,
+        replicas,
         plan: observed.plan,
         verified,
         well,
@@ -180,6 +219,26 @@ pub fn zone_record_checks(wanted: &[CnameRecord], found: &[CnameRecord]) -> Vec<
             diagnose(record, &answer)
         })
         .collect()
+}
+
+/// The reconcile's plan, with the replicas it would make: where its plan for the
+/// records changes nothing, each Region missing its replica is the change
+/// (`createReplica`, as the reconcile's dry run lists it). A change to the records
+/// comes first; the replicas follow in the same run.
+pub fn with_missing_replicas(plan: PlannedChange, replicas: &[ReplicaState]) -> PlannedChange {
+    let missing: Vec<String> = replicas
+        .iter()
+        .filter(|r| r.status == ReplicaStatus::Missing)
+        .map(|r| r.region.clone())
+        .collect();
+    match missing.is_empty() || plan.changes_something() {
+        true => plan,
+        false => PlannedChange {
+            action: "createReplica",
+            records: missing,
+            reason: None,
+        },
+    }
 }
 
 /// The soonest of several schedules' next runs.
@@ -212,6 +271,7 @@ mod tests {
             follow_up: None,
             mail_from: None,
             sending_records: Vec::new(),
+            replicas: Vec::new(),
             plan: PlannedChange {
                 action: "alreadyVerified",
                 records: Vec::new(),
@@ -270,6 +330,66 @@ mod tests {
         let judged = judge(mail_from);
         assert!(!judged.well, "MAIL FROM on and not set");
         assert_eq!(judged.mail_from.unwrap().status, "NotSet");
+    }
+
+    fn replica(region: &str, status: ReplicaStatus) -> ReplicaState {
+        ReplicaState {
+            region: region.into(),
+            status,
+            created: false,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn well_needs_every_replica_verified_and_a_missing_one_is_the_plan() {
+        let w = wanted();
+        let with = |replicas: Vec<ReplicaState>| {
+            let mut o = observation(DkimStatus::Success, zone_record_checks(&w, &w));
+            o.replicas = replicas;
+            judge(o)
+        };
+        let both = with(vec![
+            replica("us-west-2", ReplicaStatus::Verified),
+            replica("eu-west-1", ReplicaStatus::Verified),
+        ]);
+        assert!(both.well);
+        assert_eq!(both.replicas[1].status, "verified");
+        for status in [
+            ReplicaStatus::Pending,
+            ReplicaStatus::Missing,
+            ReplicaStatus::Failed,
+            ReplicaStatus::Unreachable,
+        ] {
+            let one = with(vec![
+                replica("us-west-2", ReplicaStatus::Verified),
+                replica("eu-west-1", status),
+            ]);
+            assert!(!one.well, "{}", status.as_str());
+        }
+
+        let replicas = [
+            replica("us-west-2", ReplicaStatus::Missing),
+            replica("eu-west-1", ReplicaStatus::Pending),
+            replica("ap-south-1", ReplicaStatus::Missing),
+        ];
+        let steady = PlannedChange {
+            action: "alreadyVerified",
+            records: Vec::new(),
+            reason: None,
+        };
+        let plan = with_missing_replicas(steady.clone(), &replicas);
+        assert_eq!(plan.action, "createReplica");
+        assert_eq!(plan.records, ["us-west-2", "ap-south-1"]);
+        assert_eq!(
+            with_missing_replicas(steady.clone(), &replicas[1..2]),
+            steady
+        );
+        let repair = PlannedChange {
+            action: "repair",
+            ..steady
+        };
+        assert_eq!(with_missing_replicas(repair.clone(), &replicas), repair);
     }
 
     #[test]

@@ -3,12 +3,14 @@
 //! identity in scope, or only the domains named), read what can be read in batches
 //! (tags ten zones a call, DKIM and MAIL FROM states a hundred identities a call, the
 //! schedule group's names a hundred a call), then each domain's records, its
-//! follow-up's next check, and what the reconcile's own planner would do about it.
+//! follow-up's next check, each replica Region's state for a verified parent, and what
+//! the reconcile's own planner would do about it.
 
 use tracing::warn;
 
 use super::steps::public_dns::{look_up, served_or_unknown};
 use super::steps::records::{read, wanted};
+use super::steps::replicas;
 use super::steps::sending::{self, organisational_dmarc};
 use super::steps::signing;
 use super::steps::zones::{find_usable, Usable};
@@ -18,11 +20,13 @@ use crate::core::handover::{diagnose_sending, RecordCheck};
 use crate::core::identity::{DkimState, DkimStatus, MailFromState};
 use crate::core::ids::{DomainName, HostedZoneId};
 use crate::core::reconcile::{mail_from_needs_setting, plan_zone, Observed, ZoneAction};
+use crate::core::records::zone_in_use;
+use crate::core::replicas::ReplicaState;
 use crate::core::schedule::{owned_schedules, ScheduleName};
 use crate::core::scope::{opted_out, Skip};
 use crate::core::status::{
-    judge, next_check, zone_record_checks, DomainStatus, FollowUpStatus, MailFromView, Observation,
-    PlannedChange, RecordsHome,
+    judge, next_check, with_missing_replicas, zone_record_checks, DomainStatus, FollowUpStatus,
+    MailFromView, Observation, PlannedChange, RecordsHome,
 };
 
 /// `ListHostedZones` returns at most 100 zones per call.
@@ -195,6 +199,7 @@ fn skipped(domain: &DomainName, state: &DkimState, skip: &Skip) -> DomainStatus 
         follow_up: None,
         mail_from: None,
         sending_records: Vec::new(),
+        replicas: Vec::new(),
         plan: PlannedChange {
             action: "skip",
             records: Vec::new(),
@@ -223,16 +228,30 @@ async fn one_domain(
         .mail_from
         .is_some()
         .then(|| MailFromView::of(mail_from));
-    let (records_home, dkim_records, sending_records, plan) = match place {
+    let replicas_on = verified && !cx.aws.replicas.is_empty();
+    let (records_home, dkim_records, sending_records, replicas, plan) = match place {
         Place::Zone(zone) => {
             let found = match state.tokens.is_none() {
                 true => Vec::new(),
                 false => read(cx, zone, domain).await?,
             };
+            // With replica Regions, SES v2 is asked anyway (the parent's tag names the
+            // domain's own Regions); that one read names the zone too, as in the
+            // reconcile.
+            let signing_now = match replicas_on {
+                true => signing::read(cx, domain).await?,
+                false => None,
+            };
             // Judged where SES signs, as the reconcile judges it.
             let wanted = match (&state.tokens, verified) {
                 (Some(tokens), true) => {
-                    let zone = signing::of_verified(cx, domain, tokens, &found).await?;
+                    let zone = match &signing_now {
+                        Some(read) => read
+                            .zone
+                            .clone()
+                            .or_else(|| zone_in_use(domain, tokens, &found)),
+                        None => signing::of_verified(cx, domain, tokens, &found).await?,
+                    };
                     wanted(cx, domain, tokens, zone.as_ref())
                 }
                 (Some(tokens), false) => {
@@ -257,11 +276,19 @@ async fn one_domain(
             let home = RecordsHome::Route53 {
                 hosted_zone_id: zone.to_string(),
             };
-            let planned = plan.unwrap_or_else(|| planned(&action));
+            let own = signing_now.and_then(|s| s.replica_regions);
+            let replicas = match replicas_on {
+                true => replicas_of(cx, domain, own.as_deref()).await,
+                false => Vec::new(),
+            };
+            // The reconcile makes a verified parent's missing replicas.
+            let planned =
+                with_missing_replicas(plan.unwrap_or_else(|| planned(&action)), &replicas);
             (
                 home,
                 zone_record_checks(&wanted, &found),
                 sending_records,
+                replicas,
                 planned,
             )
         }
@@ -289,7 +316,24 @@ async fn one_domain(
                 }),
             };
             let sending_records = sending::in_public_dns(cx, domain).await;
-            (RecordsHome::HandedOver, checks, sending_records, plan)
+            // Its chain made the replicas at verification; they are shown, and the
+            // reconcile (which leaves a tenant's domain to its chain) plans none.
+            let replicas = match replicas_on {
+                true => {
+                    let own = signing::read(cx, domain)
+                        .await?
+                        .and_then(|s| s.replica_regions);
+                    replicas_of(cx, domain, own.as_deref()).await
+                }
+                false => Vec::new(),
+            };
+            (
+                RecordsHome::HandedOver,
+                checks,
+                sending_records,
+                replicas,
+                plan,
+            )
         }
     };
     Ok(judge(Observation {
@@ -300,8 +344,20 @@ async fn one_domain(
         follow_up,
         mail_from: mail_from_view,
         sending_records,
+        replicas,
         plan,
     }))
+}
+
+/// A verified parent's replica in each Region it belongs in (`own`, the tag its
+/// onboarding left, else every configured one), read and never created: one
+/// `GetEmailIdentity` per Region, the Regions at once, each on its own budget.
+async fn replicas_of(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    own: Option<&[String]>,
+) -> Vec<ReplicaState> {
+    replicas::read(domain, replicas::chosen(cx, own).into_iter()).await
 }
 
 /// The zone's sending records judged, and the reconcile's sending plan for a verified

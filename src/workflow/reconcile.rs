@@ -203,9 +203,10 @@ async fn reconcile_zones(
             true => false,
             false => schedules::of_domain(cx, domain).await?.any(),
         };
-        // A verified domain's key length can only be judged from SES v2: read once,
-        // it names the signing zone too.
-        let signing_now = match verified && cx.settings.key_length.acts() {
+        // A verified domain's key length, and the replica Regions its onboarding chose
+        // (a tag), can only be told by SES v2: read once, it names the signing zone too.
+        let key_length_acts = cx.settings.key_length.acts();
+        let signing_now = match verified && (key_length_acts || !cx.aws.replicas.is_empty()) {
             true => signing::read(cx, domain).await?,
             false => None,
         };
@@ -238,7 +239,7 @@ async fn reconcile_zones(
             tokens: state.tokens.as_ref(),
         };
         act(cx, run, found, action).await?;
-        if let (Some(read), Some(tokens)) = (&signing_now, &state.tokens) {
+        if let (Some(read), Some(tokens), true) = (&signing_now, &state.tokens, key_length_acts) {
             let identity = key_length::Identity {
                 domain,
                 tenant: None,
@@ -249,14 +250,11 @@ async fn reconcile_zones(
         }
         if verified && !cx.aws.replicas.is_empty() {
             // The domain's own Regions, if its onboarding narrowed them (a tag on the
-            // parent, read with the key lengths or on its own).
-            let own = match &signing_now {
-                Some(read) => read.replica_regions.clone(),
-                None => signing::read(cx, domain)
-                    .await?
-                    .and_then(|s| s.replica_regions),
-            };
-            reconcile_replicas(cx, run, domain, own.as_deref()).await?;
+            // parent, read above).
+            let own = signing_now
+                .as_ref()
+                .and_then(|s| s.replica_regions.as_deref());
+            reconcile_replicas(cx, run, domain, own).await?;
         }
         if verified && cx.settings.sending.is_on() {
             let mail_from = mail_from_states

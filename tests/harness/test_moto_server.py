@@ -444,6 +444,8 @@ def test_a_replica_needs_a_verified_easy_dkim_parent_in_another_region(aws):
     answer = replicate(v2_west, domain)
     assert answer["DkimAttributes"]["SigningAttributesOrigin"] == "AWS_SES_US_EAST_1"
     assert answer["DkimAttributes"]["Tokens"] == tokens  # the parent's: no DNS of its own
+    # SES answers the create with the replica's DKIM status: the function reads no more.
+    assert answer["DkimAttributes"]["Status"] == "SUCCESS"
     assert ses_refuses(lambda: replicate(v2_west, domain))[0] == "AlreadyExistsException"
     # a replica cannot be a parent
     assert ses_refuses(lambda: replicate(aws("sesv2", "eu-west-1"), domain, "AWS_SES_US_WEST_2"))[1] \

@@ -96,6 +96,14 @@ pub async fn sdk_config() -> &'static aws_config::SdkConfig {
         .await
 }
 
+/// SES v2 in `region` (a replica Region), against the emulator.
+pub async fn sesv2_in(region: &str) -> aws_sdk_sesv2::Client {
+    let config = aws_sdk_sesv2::config::Builder::from(sdk_config().await)
+        .region(aws_sdk_sesv2::config::Region::new(region.to_owned()))
+        .build();
+    aws_sdk_sesv2::Client::from_conf(config)
+}
+
 /// The schedule group and the outcome bus, made once per run (moto's
 /// `CreateScheduleGroup` on an existing name empties the group).
 pub async fn ensure_shared_resources() {

@@ -5,7 +5,7 @@ use std::fmt::Write;
 
 use chrono::{DateTime, Utc};
 use dkim_autopilot::core::handover::{RecordCheck, RecordStatus};
-use dkim_autopilot::core::status::{DomainStatus, RecordsHome};
+use dkim_autopilot::core::status::{DomainStatus, RecordsHome, ReplicaView};
 use dkim_autopilot::workflow::fleet::Fleet;
 
 /// One line per domain, then what is wrong with those that are not well.
@@ -18,10 +18,11 @@ pub fn status_table(fleet: &Fleet, now: DateTime<Utc>) -> String {
         "CNAMES",
         "NEXT CHECK",
         "MAIL FROM",
+        "REPLICAS",
         "PLAN",
         "WELL",
     ];
-    let rows: Vec<[String; 8]> = statuses
+    let rows: Vec<[String; 9]> = statuses
         .iter()
         .map(|s| {
             [
@@ -34,6 +35,7 @@ pub fn status_table(fleet: &Fleet, now: DateTime<Utc>) -> String {
                     .as_ref()
                     .map(|m| m.status.clone())
                     .unwrap_or_else(|| "-".into()),
+                verified_count(&s.replicas),
                 s.plan.action.to_owned(),
                 if s.well { "yes" } else { "no" }.to_owned(),
             ]
@@ -109,6 +111,17 @@ pub fn why_not_well(s: &DomainStatus) -> Vec<String> {
             None => "MAIL FROM is not set".into(),
         });
     }
+    for replica in s.replicas.iter().filter(|r| !r.verified()) {
+        let why = replica
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        reasons.push(format!(
+            "replica in {} is {}{why}",
+            replica.region, replica.status
+        ));
+    }
     if s.plan.changes_something() {
         let why = s
             .plan
@@ -161,6 +174,15 @@ fn present_count(checks: &[RecordCheck]) -> String {
     format!("{present}/{}", checks.len())
 }
 
+/// "1/2": the replica Regions that verified, of those the domain belongs in.
+fn verified_count(replicas: &[ReplicaView]) -> String {
+    if replicas.is_empty() {
+        return "-".into();
+    }
+    let verified = replicas.iter().filter(|r| r.verified()).count();
+    format!("{verified}/{}", replicas.len())
+}
+
 fn next_check(s: &DomainStatus, now: DateTime<Utc>) -> String {
     match &s.follow_up {
         None => "-".into(),
@@ -199,7 +221,7 @@ pub fn plan_text(fleet: &Fleet) -> String {
     let skipped: Vec<&DomainStatus> = statuses.iter().filter(|s| s.is_skipped()).collect();
     for s in changing.iter().chain(&skipped) {
         let sign = match s.plan.action {
-            "onboard" | "startChain" => "+",
+            "onboard" | "startChain" | "createReplica" => "+",
             "orphaned" => "!",
             "skip" => "=",
             _ => "~",

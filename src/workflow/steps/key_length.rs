@@ -68,12 +68,11 @@ pub async fn align(
     // until it rotates, so they stay).
     let fresh = DkimTokens::parse(&answered).ok();
     let after = signing::read(cx, domain).await?.unwrap_or_default();
-    let tokens = fresh.as_ref().unwrap_or(identity.tokens);
-    if let (Some(zone), true) = (identity.zone, fresh.as_ref() != Some(identity.tokens)) {
-        if fresh.is_some() {
-            write_new_records(cx, zone, domain, tokens, &after).await?;
-        }
+    let changed = fresh.as_ref().filter(|fresh| *fresh != identity.tokens);
+    if let (Some(zone), Some(tokens)) = (identity.zone, changed) {
+        write_new_records(cx, zone, domain, tokens, &after).await?;
     }
+    let tokens = changed.unwrap_or(identity.tokens);
     let event = key_upgraded(
         domain,
         identity.tenant,

@@ -11,7 +11,7 @@ use tracing::{info, warn};
 use super::super::{Context, Response};
 use super::deferral;
 use super::outcomes::send;
-use crate::aws::replicas::Replica;
+use crate::aws::replicas::{Created, Replica};
 use crate::aws::AwsError;
 use crate::core::deferral::Deferred;
 use crate::core::identity::DkimStatus;
@@ -43,12 +43,16 @@ async fn ensure_one(replica: &Replica, domain: &DomainName, origin: &str) -> Loo
     let looked = async {
         let (status, created) = match replica.status(domain).await? {
             Some(status) => (status, false),
-            None => {
-                let created = replica.create(domain, origin).await?;
-                // Read again: a replica is verified once SES has copied the parent's key.
-                let status = replica.status(domain).await?;
-                (status.unwrap_or(DkimStatus::NotStarted), created)
-            }
+            None => match replica.create(domain, origin).await? {
+                Created::Made(Some(status)) => (status, true),
+                // Read only where SES's answer did not tell: it said nothing of DKIM,
+                // or another delivery made the replica between the two calls.
+                made => {
+                    let status = replica.status(domain).await?;
+                    let created = made != Created::AlreadyThere;
+                    (status.unwrap_or(DkimStatus::NotStarted), created)
+                }
+            },
         };
         Ok::<_, AwsError>((ReplicaStatus::of(status), created))
     };
