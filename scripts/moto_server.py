@@ -79,6 +79,14 @@ beside another type).  Changes are checked in order, so an exact ``DELETE`` then
 a ``CREATE`` of the same set in one batch swaps it.  Weighted, alias and other
 non-simple sets are left to moto.
 
+Patched EventBridge behaviour
+-----------------------------
+``PutEvents`` and the rule and target changes (``PutRule``, ``DeleteRule``,
+``EnableRule``, ``DisableRule``, ``PutTargets``, ``RemoveTargets``) take one lock:
+unpatched, a rule changed on another thread during ``PutEvents``' walk of the bus
+fails it midway with a 500 after some targets got the event, and the SDK's retry
+delivers it to them again.
+
 Test control endpoint (same host/port; not an AWS API; unsigned plain HTTP)
 ----------------------------------------------------------------------------
 ``GET /_harness/ses/dkim-status?domain=D[&region=R][&account_id=A]``
@@ -1069,6 +1077,34 @@ def check_change_batch(zone_name: str, existing: list[Any], changes: list[dict[s
             del held[key]
 
 
+# --------------------------------------------------------------------------
+# EventBridge under concurrent callers.  moto's PutEvents walks the bus's rules
+# while PutRule or DeleteRule on another thread changes them: the walk fails
+# midway ("OrderedDict mutated during iteration", a 500 after some targets got
+# the event), the SDK retries, and those targets get the event again.
+# EventBridge has no such race; one lock over the walk and the rule changes keeps
+# every delivery whole, so a duplicate seen in a test is the function's doing.
+# --------------------------------------------------------------------------
+
+_EVENTS_LOCK = threading.RLock()
+_EVENTS_SERIALISED = ("put_events", "put_rule", "delete_rule", "enable_rule", "disable_rule",
+                      "put_targets", "remove_targets")
+
+
+def patch_moto_events() -> None:
+    from moto.events.models import EventsBackend
+
+    def serialised(original: Any) -> Any:
+        @functools.wraps(original)
+        def call(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with _EVENTS_LOCK:
+                return original(self, *args, **kwargs)
+        return call
+
+    for name in _EVENTS_SERIALISED:
+        setattr(EventsBackend, name, serialised(getattr(EventsBackend, name)))
+
+
 def patch_moto_route53() -> None:
     from moto.route53.exceptions import Route53ClientError
     from moto.route53.models import Route53Backend
@@ -1620,6 +1656,7 @@ def main(argv: list[str] | None = None) -> int:
     patch_moto_ses()
     patch_moto_sesv2()
     patch_moto_route53()
+    patch_moto_events()
     app = HarnessMiddleware(DomainDispatcherApplication(create_backend_app))
     # Binds and listens immediately; connections queue until serve_forever.
     server = make_server(

@@ -13,6 +13,7 @@
 mod support;
 
 use serde_json::{json, Value};
+use support::dns::{LoopbackDns, Served};
 use support::runtime_api::{stop_and_read_stdout, RuntimeApi};
 use support::*;
 use tokio::sync::Mutex;
@@ -450,5 +451,59 @@ async fn a_domain_may_ask_for_fewer_regions_and_never_for_others() {
         replica_in(WEST, &domain).await.is_none(),
         "the reconcile keeps the choice"
     );
+    stop_and_read_stdout(function).await;
+}
+
+/// A tenant's domain, its records in the tenant's own DNS, is a parent like any
+/// other: a dry run lists its missing replicas, and the reconcile makes them.
+#[tokio::test]
+async fn the_reconcile_replicates_a_handed_over_parent_too() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    reset_emulator().await;
+    let dns = LoopbackDns::start().await;
+    let domain = unique_domain("deedtenant");
+    for t in identity(&domain).await {
+        dns.serve(
+            &format!("{t}._domainkey.{domain}"),
+            Served::Cname(format!("{t}.dkim.amazonses.com")),
+        );
+    }
+    force_dkim_status(&domain, Some("Success")).await;
+    set_throttling(json!([])).await;
+    let api = RuntimeApi::start().await;
+    let mut env = replica_env();
+    env.push(("DNS_RESOLVERS", dns.address.to_string()));
+    let function = api.spawn_function(&env);
+
+    let dry = reconcile_through(&api, true).await;
+    assert_eq!(dry["counts"]["orphaned"], 0, "served: not an orphan: {dry}");
+    let planned = dry["planned"].to_string();
+    assert!(
+        planned.contains("createReplica") && planned.contains(&domain),
+        "{planned}"
+    );
+    assert!(call_log("ses", "CreateEmailIdentity").await.is_empty());
+
+    set_throttling(json!([])).await;
+    let run = reconcile_through(&api, false).await;
+    assert_eq!(
+        run["counts"]["replicas"],
+        json!({"verified": 2, "pending": 0, "failed": 0, "unreachable": 0, "created": 2, "orphaned": 0}),
+        "{run}"
+    );
+    for region in [WEST, EUROPE] {
+        assert_eq!(
+            replica_in(region, &domain).await,
+            Some(("SUCCESS".into(), "AWS_SES_US_EAST_1".into())),
+            "{region}"
+        );
+    }
+    // One read of the parent judges its records and names its Regions.
+    let parent_reads = call_log("ses", "GetEmailIdentity")
+        .await
+        .iter()
+        .filter(|c| c["region"] == REGION)
+        .count();
+    assert_eq!(parent_reads, 1);
     stop_and_read_stdout(function).await;
 }

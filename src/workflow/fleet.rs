@@ -293,17 +293,22 @@ async fn one_domain(
             )
         }
         _ => {
+            let signing_now = match &state.tokens {
+                Some(_) => signing::learn_all(cx, domain).await?,
+                None => None,
+            };
             let wanted = match &state.tokens {
                 Some(tokens) => {
-                    let zone = signing::learn(cx, domain).await?;
-                    wanted(cx, domain, tokens, zone.as_ref())
+                    let zone = signing_now.as_ref().and_then(|s| s.zone.as_ref());
+                    wanted(cx, domain, tokens, zone)
                 }
                 None => Vec::new(),
             };
             let (checks, _) = look_up(cx, &wanted).await;
             // Not an orphan while a chain watches it or public DNS serves (or cannot
             // tell about) its records: the reconcile's own test.
-            let elsewhere = chain_running || (verified && served_or_unknown(&checks));
+            let served = verified && served_or_unknown(&checks);
+            let elsewhere = chain_running || served;
             let plan = PlannedChange {
                 action: if elsewhere { "handedOver" } else { "orphaned" },
                 records: Vec::new(),
@@ -316,17 +321,16 @@ async fn one_domain(
                 }),
             };
             let sending_records = sending::in_public_dns(cx, domain).await;
-            // Its chain made the replicas at verification; they are shown, and the
-            // reconcile (which leaves a tenant's domain to its chain) plans none.
-            let replicas = match replicas_on {
+            // Verified and served: the reconcile makes its missing replicas, as for a
+            // zone's domain (an orphan's are not looked at).
+            let replicas = match replicas_on && served {
                 true => {
-                    let own = signing::read(cx, domain)
-                        .await?
-                        .and_then(|s| s.replica_regions);
+                    let own = signing_now.and_then(|s| s.replica_regions);
                     replicas_of(cx, domain, own.as_deref()).await
                 }
                 false => Vec::new(),
             };
+            let plan = with_missing_replicas(plan, &replicas);
             (
                 RecordsHome::HandedOver,
                 checks,

@@ -616,8 +616,21 @@ async fn identities_page(
     }
     // Handed over to a tenant's own DNS: no zone here, and not an orphan.
     let elsewhere = living_elsewhere(cx, &no_zone).await?;
-    for domain in no_zone.iter().filter(|d| !elsewhere.contains(d)) {
+    for domain in no_zone
+        .iter()
+        .filter(|d| !elsewhere.iter().any(|e| e.domain == **d))
+    {
         orphaned(cx, run, domain).await?;
+    }
+    // A verified parent is a parent wherever its records live: its missing replicas
+    // are made as a zone's are.
+    if !cx.aws.replicas.is_empty() {
+        for served in &elsewhere {
+            if let Some(signing) = &served.verified {
+                let own = signing.replica_regions.as_deref();
+                reconcile_replicas(cx, run, &served.domain, own).await?;
+            }
+        }
     }
     Ok(if position < identities.len() {
         Some(Cursor::Identities {
@@ -652,6 +665,14 @@ async fn orphaned(
     send(cx, &domain_orphaned(domain, run_id, delete)).await
 }
 
+/// An identity with no zone here whose DNS lives elsewhere.
+struct Elsewhere {
+    domain: DomainName,
+    /// SES verified it (and public DNS serves its records): how SES signs for it, as
+    /// read to judge them (`Signing::default()` when SES v2 could not tell).
+    verified: Option<Signing>,
+}
+
 /// The SES identities among `domains` (none in a zone of this account) whose DNS
 /// lives elsewhere, so they are not orphans: a follow-up chain still watches them, or
 /// SES verified them and public DNS serves their records. A DNS failure counts as
@@ -660,27 +681,37 @@ async fn orphaned(
 async fn living_elsewhere(
     cx: &Context<'_>,
     domains: &[DomainName],
-) -> Result<Vec<DomainName>, AwsError> {
+) -> Result<Vec<Elsewhere>, AwsError> {
     if domains.is_empty() {
         return Ok(Vec::new());
     }
     let mut elsewhere = Vec::new();
     for (domain, state) in cx.aws.ses.dkim_states(domains).await? {
-        let served = match (state.status, &state.tokens) {
+        match (state.status, &state.tokens) {
             (DkimStatus::Success, Some(tokens)) => {
                 // Judged against where SES signs: a record under another zone is not
                 // served, and an identity is deleted on what this finds.
-                let zone = signing::learn(cx, &domain).await?;
-                let (checks, _) = look_up(cx, &wanted(cx, &domain, tokens, zone.as_ref())).await;
+                let signing = signing::learn_all(cx, &domain).await?.unwrap_or_default();
+                let wanted = wanted(cx, &domain, tokens, signing.zone.as_ref());
+                let (checks, _) = look_up(cx, &wanted).await;
                 if count(&checks).could_not_check > 0 {
                     warn!(%domain, "could not look its DKIM records up in public DNS; not taken for an orphan this time");
                 }
-                served_or_unknown(&checks)
+                if served_or_unknown(&checks) {
+                    elsewhere.push(Elsewhere {
+                        domain,
+                        verified: Some(signing),
+                    });
+                }
             }
-            _ => !schedules::of_domain(cx, &domain).await?.work.is_empty(),
-        };
-        if served {
-            elsewhere.push(domain);
+            _ => {
+                if !schedules::of_domain(cx, &domain).await?.work.is_empty() {
+                    elsewhere.push(Elsewhere {
+                        domain,
+                        verified: None,
+                    });
+                }
+            }
         }
     }
     Ok(elsewhere)

@@ -12,6 +12,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -853,6 +854,51 @@ def test_moto_eventbridge_delivers_to_sqs_target(aws):
     body = json.loads(msgs[0]["Body"])
     assert body["source"] == rule and body["detail"] == {"a": 1}
     assert body["detail-type"] == "dkim"
+
+
+def test_eventbridge_delivers_each_event_once_while_other_callers_change_rules(aws):
+    """Unpatched, PutEvents fails midway when a rule is added or deleted during its
+    walk (a 500 after some targets got the event) and a retry delivers it twice."""
+    sqs, ev = aws("sqs"), aws("events")
+    tag = uuid.uuid4().hex[:8]
+    q = sqs.create_queue(QueueName=f"once{tag}")["QueueUrl"]
+    qarn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    ev.put_rule(Name=f"once{tag}", EventPattern=json.dumps({"source": [tag]}))
+    ev.put_targets(Rule=f"once{tag}", Targets=[{"Id": "q", "Arn": qarn}])
+    stop = threading.Event()
+
+    def churn(k):
+        other = aws("events")
+        while not stop.is_set():
+            for i in range(20):
+                other.put_rule(Name=f"churn{tag}{k}-{i}", EventPattern='{"source": ["nobody"]}')
+            for i in range(20):
+                other.delete_rule(Name=f"churn{tag}{k}-{i}")
+
+    churners = [threading.Thread(target=churn, args=(k,)) for k in range(3)]
+    for t in churners:
+        t.start()
+    failures = []
+    try:
+        for n in range(200):
+            try:
+                ev.put_events(Entries=[{"Source": tag, "DetailType": "once", "Detail": json.dumps({"n": n})}])
+            except ClientError as err:  # retries are off: a 500 shows here
+                failures.append(err.response["Error"])
+    finally:
+        stop.set()
+        for t in churners:
+            t.join()
+    assert failures == []
+    seen = []
+    while True:
+        msgs = sqs.receive_message(QueueUrl=q, MaxNumberOfMessages=10).get("Messages", [])
+        if not msgs:
+            break
+        for m in msgs:
+            seen.append(json.loads(m["Body"])["detail"]["n"])
+            sqs.delete_message(QueueUrl=q, ReceiptHandle=m["ReceiptHandle"])
+    assert sorted(seen) == list(range(200))
 
 
 # ---------------------------------------------------------------- call controls: throttling, log, latency

@@ -27,11 +27,17 @@ pub async fn read(cx: &Context<'_>, domain: &DomainName) -> Result<Option<Signin
 
 /// The zone SES names for `domain`'s records now; `None` (logged) when it names none.
 pub async fn learn(cx: &Context<'_>, domain: &DomainName) -> Result<Option<SigningZone>, AwsError> {
-    let zone = read(cx, domain).await?.and_then(|s| s.zone);
-    if zone.is_none() {
+    Ok(learn_all(cx, domain).await?.and_then(|s| s.zone))
+}
+
+/// `learn`, keeping the rest of SES's answer (the replica Regions' tag, the key
+/// lengths) for a caller that needs it too: one read, not two.
+pub async fn learn_all(cx: &Context<'_>, domain: &DomainName) -> Result<Option<Signing>, AwsError> {
+    let signing = read(cx, domain).await?;
+    if signing.as_ref().and_then(|s| s.zone.as_ref()).is_none() {
         warn!(%domain, fallback = %cx.settings.dkim_record_domain, "SES named no signing zone for the identity; records point where the table says");
     }
-    Ok(zone)
+    Ok(signing)
 }
 
 /// `known`, or learned from SES now when the chain does not know it yet (a chain
