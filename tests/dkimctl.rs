@@ -25,6 +25,17 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// The status table's row for `domain`.
+    fn row(&self, domain: &str) -> String {
+        self.stdout
+            .lines()
+            .find(|l| l.starts_with(domain))
+            .unwrap_or_else(|| panic!("{domain}: {}", self.stdout))
+            .to_owned()
+    }
+}
+
 /// Run dkimctl with the emulator's environment and no function settings but these.
 async fn dkimctl(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_dkimctl"));
@@ -259,13 +270,7 @@ async fn status_and_plan_tell_every_state_apart_and_change_nothing() {
     // The table says the same, with the reason for each domain that is not well.
     let run = dkimctl(&["status"], &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let row = |domain: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.starts_with(domain))
-            .unwrap_or_else(|| panic!("{domain}: {}", run.stdout))
-            .to_owned()
-    };
+    let row = |domain: &str| run.row(domain);
     assert!(
         row(&well).contains("3/3") && row(&well).ends_with("yes"),
         "{}",
@@ -683,13 +688,7 @@ async fn status_and_plan_show_each_replica_regions_state() {
 
     let run = dkimctl(&["status"], &env).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let row = |domain: &str| {
-        run.stdout
-            .lines()
-            .find(|l| l.starts_with(domain))
-            .unwrap_or_else(|| panic!("{domain}: {}", run.stdout))
-            .to_owned()
-    };
+    let row = |domain: &str| run.row(domain);
     assert!(run.stdout.starts_with("DOMAIN "), "{}", run.stdout);
     assert!(run.stdout.lines().next().unwrap().contains("  REPLICAS  "));
     assert!(row(&whole).contains(" 2/2 "), "{}", row(&whole));
