@@ -46,6 +46,18 @@ async fn replica_in(region: &str, domain: &str) -> Option<(String, String)> {
     ))
 }
 
+/// Each replica Region holds a replica of `domain` signing with the parent's key,
+/// verified as the parent is.
+async fn assert_replicated_in_both(domain: &str) {
+    for region in [WEST, EUROPE] {
+        assert_eq!(
+            replica_in(region, domain).await,
+            Some(("SUCCESS".into(), "AWS_SES_US_EAST_1".into())),
+            "{region}: a replica signing with the parent's key, verified as it is"
+        );
+    }
+}
+
 /// The MAIL FROM domain SES (v1) holds for `domain` in `region`; empty for none.
 async fn mail_from_in(region: &str, domain: &str) -> String {
     let config = aws_sdk_ses::config::Builder::from(sdk_config().await)
@@ -127,13 +139,7 @@ async fn a_parent_with_two_replica_regions_is_copied_reconciled_and_offboarded_r
         [EUROPE, WEST],
         "one replica per Region"
     );
-    for region in [WEST, EUROPE] {
-        assert_eq!(
-            replica_in(region, &domain).await,
-            Some(("SUCCESS".into(), "AWS_SES_US_EAST_1".into())),
-            "{region}: a replica signing with the parent's key, verified as it is"
-        );
-    }
+    assert_replicated_in_both(&domain).await;
     assert_eq!(
         cnames(&zone).await.len(),
         3,
@@ -491,13 +497,7 @@ async fn the_reconcile_replicates_a_handed_over_parent_too() {
         json!({"verified": 2, "pending": 0, "failed": 0, "unreachable": 0, "created": 2, "orphaned": 0}),
         "{run}"
     );
-    for region in [WEST, EUROPE] {
-        assert_eq!(
-            replica_in(region, &domain).await,
-            Some(("SUCCESS".into(), "AWS_SES_US_EAST_1".into())),
-            "{region}"
-        );
-    }
+    assert_replicated_in_both(&domain).await;
     // One read of the parent judges its records and names its Regions.
     let parent_reads = call_log("ses", "GetEmailIdentity")
         .await

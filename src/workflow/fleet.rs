@@ -20,8 +20,6 @@ use crate::core::handover::{diagnose_sending, RecordCheck};
 use crate::core::identity::{DkimState, DkimStatus, MailFromState};
 use crate::core::ids::{DomainName, HostedZoneId};
 use crate::core::reconcile::{mail_from_needs_setting, plan_zone, Observed, ZoneAction};
-use crate::core::records::zone_in_use;
-use crate::core::replicas::ReplicaState;
 use crate::core::schedule::{owned_schedules, ScheduleName};
 use crate::core::scope::{opted_out, Skip};
 use crate::core::status::{
@@ -245,13 +243,8 @@ async fn one_domain(
             // Judged where SES signs, as the reconcile judges it.
             let wanted = match (&state.tokens, verified) {
                 (Some(tokens), true) => {
-                    let zone = match &signing_now {
-                        Some(read) => read
-                            .zone
-                            .clone()
-                            .or_else(|| zone_in_use(domain, tokens, &found)),
-                        None => signing::of_verified(cx, domain, tokens, &found).await?,
-                    };
+                    let known = signing_now.as_ref();
+                    let zone = signing::of_verified(cx, domain, tokens, &found, known).await?;
                     wanted(cx, domain, tokens, zone.as_ref())
                 }
                 (Some(tokens), false) => {
@@ -278,7 +271,7 @@ async fn one_domain(
             };
             let own = signing_now.and_then(|s| s.replica_regions);
             let replicas = match replicas_on {
-                true => replicas_of(cx, domain, own.as_deref()).await,
+                true => replicas::read_own(cx, domain, own.as_deref()).await,
                 false => Vec::new(),
             };
             // The reconcile makes a verified parent's missing replicas.
@@ -326,7 +319,7 @@ async fn one_domain(
             let replicas = match replicas_on && served {
                 true => {
                     let own = signing_now.and_then(|s| s.replica_regions);
-                    replicas_of(cx, domain, own.as_deref()).await
+                    replicas::read_own(cx, domain, own.as_deref()).await
                 }
                 false => Vec::new(),
             };
@@ -351,17 +344,6 @@ async fn one_domain(
         replicas,
         plan,
     }))
-}
-
-/// A verified parent's replica in each Region it belongs in (`own`, the tag its
-/// onboarding left, else every configured one), read and never created: one
-/// `GetEmailIdentity` per Region, the Regions at once, each on its own budget.
-async fn replicas_of(
-    cx: &Context<'_>,
-    domain: &DomainName,
-    own: Option<&[String]>,
-) -> Vec<ReplicaState> {
-    replicas::read(domain, replicas::chosen(cx, own).into_iter()).await
 }
 
 /// The zone's sending records judged, and the reconcile's sending plan for a verified

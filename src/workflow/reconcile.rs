@@ -34,7 +34,7 @@ use crate::core::outcome::{domain_orphaned, drift_repaired, reconcile_finished};
 use crate::core::reconcile::{
     mail_from_needs_setting, plan_zone, run_id_from, Cursor, Observed, ReconcileRun, ZoneAction,
 };
-use crate::core::records::{zone_in_use, DkimTokens};
+use crate::core::records::DkimTokens;
 use crate::core::rejection::{RejectReason, Rejection};
 use crate::core::replicas::ReplicaStatus;
 use crate::core::request::{OnboardRequest, Trigger};
@@ -214,13 +214,8 @@ async fn reconcile_zones(
         // others learns where SES signs at its first look.
         let wanted = match (&state.tokens, &records) {
             (Some(tokens), Some(existing)) => {
-                let zone = match &signing_now {
-                    Some(read) => read
-                        .zone
-                        .clone()
-                        .or_else(|| zone_in_use(domain, tokens, existing)),
-                    None => signing::of_verified(cx, domain, tokens, existing).await?,
-                };
+                let known = signing_now.as_ref();
+                let zone = signing::of_verified(cx, domain, tokens, existing, known).await?;
                 wanted(cx, domain, tokens, zone.as_ref())
             }
             (Some(tokens), None) => wanted(cx, domain, tokens, None),

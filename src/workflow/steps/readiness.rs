@@ -192,10 +192,7 @@ pub async fn conclude(
 ) -> Result<Response, AwsError> {
     let replicas = match replicas {
         Some(known) => known,
-        None => {
-            let own = replicas::chosen(cx, chain.ses_regions.as_deref());
-            replicas::read(&chain.domain, own.into_iter()).await
-        }
+        None => replicas::read_own(cx, &chain.domain, chain.ses_regions.as_deref()).await,
     };
     let replicas = Replicas {
         parent_region: replicas::parent_region(cx),

@@ -116,6 +116,16 @@ pub async fn read<'a>(
     .await
 }
 
+/// `read`, in the Regions `domain` belongs in (`own`, the tag its onboarding left or
+/// its chain's list, else every configured one).
+pub async fn read_own(
+    cx: &Context<'_>,
+    domain: &DomainName,
+    own: Option<&[String]>,
+) -> Vec<ReplicaState> {
+    read(domain, chosen(cx, own).into_iter()).await
+}
+
 /// Tell subscribers how each Region stands (`DKIM Replicas Verified`).
 pub async fn announce(
     cx: &Context<'_>,

@@ -69,15 +69,23 @@ pub fn ours<'a>(cx: &'a Context<'_>, zone: Option<&'a SigningZone>) -> Vec<&'a S
 }
 
 /// The signing zone of an identity SES has verified, as cheaply as it can be known:
-/// the zone its three records agree on (SES found them there), with no call; else
-/// SES is asked (`None`, logged, when it names none). Costs a `GetEmailIdentity` only
-/// for a domain whose records need repair anyway.
+/// what SES v2 already said (`known`, read for something else), else the zone its
+/// three records agree on (SES found them there), with no call; else SES is asked
+/// (`None`, logged, when it names none). Costs a `GetEmailIdentity` only for a domain
+/// whose records need repair anyway.
 pub async fn of_verified(
     cx: &Context<'_>,
     domain: &DomainName,
     tokens: &DkimTokens,
     existing: &[CnameRecord],
+    known: Option<&Signing>,
 ) -> Result<Option<SigningZone>, AwsError> {
+    if let Some(known) = known {
+        return Ok(known
+            .zone
+            .clone()
+            .or_else(|| zone_in_use(domain, tokens, existing)));
+    }
     match zone_in_use(domain, tokens, existing) {
         Some(zone) => Ok(Some(zone)),
         None => learn(cx, domain).await,
